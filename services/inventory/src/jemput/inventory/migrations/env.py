@@ -1,0 +1,3 @@
+from jemput.shared.db.migrations import run_migrations
+
+run_migrations()

@@ -1,0 +1,34 @@
+"""The resident as the register knows them; rules that need no framework."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MaritalStatus(StrEnum):
+    BELUM_KAWIN = "BELUM_KAWIN"
+    KAWIN = "KAWIN"
+    CERAI_HIDUP = "CERAI_HIDUP"
+    CERAI_MATI = "CERAI_MATI"
+
+    @property
+    def ever_married(self) -> bool:
+        return self is not MaritalStatus.BELUM_KAWIN
+
+
+class EktpStatus(StrEnum):
+    """The e-KTP status vocabulary of Indonesian village systems, in lifecycle order."""
+
+    BELUM_WAJIB = "BELUM_WAJIB"
+    BELUM_REKAM = "BELUM_REKAM"
+    SUDAH_REKAM = "SUDAH_REKAM"
+    PRINT_READY_RECORD = "PRINT_READY_RECORD"
+    CARD_PRINTED = "CARD_PRINTED"
+    CARD_ISSUED = "CARD_ISSUED"
+    DUPLICATE = "DUPLICATE"
+
+
+class DomicileStatus(StrEnum):
+    RESIDENT = "RESIDENT"
+    MOVED_OUT = "MOVED_OUT"
+    DECEASED = "DECEASED"

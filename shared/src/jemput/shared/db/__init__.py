@@ -1,0 +1,5 @@
+"""Async database helpers shared by the services (SQLite and PostgreSQL)."""
+
+from jemput.shared.db.engine import create_engine, is_postgres, is_sqlite, read_only
+
+__all__ = ["create_engine", "is_postgres", "is_sqlite", "read_only"]

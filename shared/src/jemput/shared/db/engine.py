@@ -1,0 +1,69 @@
+"""Build async engines that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def is_sqlite(engine: AsyncEngine | Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def is_postgres(engine: AsyncEngine | Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and real foreign keys.
+
+    SQLite allows one writer at a time: WAL lets readers go on while the writer writes, and the
+    busy timeout makes a second writer wait instead of failing at once.
+    """
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when a transaction begins (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead of one failing
+    # with "database is locked" halfway through (SQLite's single-writer rule). Read-only work
+    # asks for a deferred BEGIN with `read_only(engine)` so readers never wait for writers.
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine, for transactions that only read (no write lock on SQLite)."""
+    if is_sqlite(engine):
+        return engine.execution_options(sqlite_begin="DEFERRED")
+    return engine

@@ -1,0 +1,1 @@
+"""HTTP pieces every service shares: problem+json errors, health routes, request ids."""

@@ -1,0 +1,151 @@
+"""RFC 9457 problem details for every error a service returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+class FieldProblem(BaseModel):
+    """One invalid field: where it is, a machine-readable code and a readable reason."""
+
+    field: str
+    code: str
+    reason: str
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+class ProblemError(Exception):
+    """Raise from a route or a service function to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        errors: Sequence[FieldProblem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.errors = list(errors) if errors else None
+        self.headers = headers
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    type_: str = "about:blank",
+    errors: Sequence[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=type_,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=list(errors) if errors else None,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+    """Pydantic/FastAPI validation errors as field problems, without echoing the input."""
+    problems = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:] if len(location) > 1 else location
+        problems.append(
+            FieldProblem(
+                field=".".join(location) or "(body)",
+                code=str(error.get("type", "invalid")),
+                reason=str(error.get("msg", "invalid value")).removeprefix("Value error, "),
+            )
+        )
+    return problems
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        return problem_response(
+            request,
+            exc.status,
+            exc.title,
+            exc.detail,
+            type_=exc.type,
+            errors=exc.errors,
+            headers=exc.headers,
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(
+            request,
+            422,
+            "Invalid request",
+            "One or more fields are invalid; see `errors`.",
+            errors=field_problems(exc.errors()),
+        )
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(
+            request,
+            exc.status_code,
+            _reason(exc.status_code),
+            str(exc.detail) if exc.detail else None,
+            headers=getattr(exc, "headers", None),
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Never leak internals (or personal data inside them) to the caller.
+        log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
+        return problem_response(request, 500, "Internal Server Error")
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

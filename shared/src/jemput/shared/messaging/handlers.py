@@ -1,0 +1,69 @@
+"""Route decoded events to the service's handlers inside the consumer's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from jemput.shared.events.base import EventPayload
+from jemput.shared.events.envelope import CloudEvent
+
+P = TypeVar("P", bound=EventPayload)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent(Generic[P]):
+    """An event read from Kafka: its envelope, its decoded payload and where it came from."""
+
+    envelope: CloudEvent
+    payload: P
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def id(self) -> str:
+        return self.envelope.id
+
+
+Handler = Callable[[AsyncSession, InboundEvent[Any]], Awaitable[None]]
+
+
+class EventHandlers:
+    """The handler map of one consumer: payload class → async handler(session, event).
+
+    A consumer only decodes the types it has a handler for; others pass by untouched.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, tuple[type[EventPayload], Handler]] = {}
+
+    def on(self, payload_class: type[P]) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.add(payload_class, handler)
+            return handler
+
+        return register
+
+    def add(self, payload_class: type[EventPayload], handler: Handler) -> None:
+        if payload_class.event_type in self._handlers:
+            raise ValueError(f"two handlers for {payload_class.event_type}")
+        self._handlers[payload_class.event_type] = (payload_class, handler)
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self._handlers
+
+    def payload_class(self, event_type: str) -> type[EventPayload]:
+        return self._handlers[event_type][0]
+
+    @property
+    def topics_producers(self) -> set[str]:
+        return {cls.producer for cls, _ in self._handlers.values()}
+
+    async def apply(self, session: AsyncSession, events: Sequence[InboundEvent[Any]]) -> None:
+        for event in events:
+            _, handler = self._handlers[event.envelope.type]
+            await handler(session, event)

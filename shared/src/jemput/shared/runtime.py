@@ -1,0 +1,205 @@
+"""What a running service owns — engine, producer, relay, consumer — and their start and stop.
+
+Each service's `bootstrap` module builds one `ServiceRuntime`; nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from jemput.shared.db import create_engine, read_only
+from jemput.shared.faults import CrashPoints
+from jemput.shared.messaging.consumer import IdempotentConsumer
+from jemput.shared.messaging.dead_letter import DeadLetters
+from jemput.shared.messaging.handlers import EventHandlers
+from jemput.shared.messaging.kafka import ensure_topics, make_producer
+from jemput.shared.messaging.outbox import Outbox
+from jemput.shared.messaging.relay import OutboxRelay
+from jemput.shared.metrics import MessagingMetrics
+from jemput.shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    engine: AsyncEngine
+    handlers: EventHandlers | None = None
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    relay_enabled: bool | None = None
+    consumer_enabled: bool | None = None
+
+    def __post_init__(self) -> None:
+        self.metrics = MessagingMetrics(self.registry)
+        self.crash = CrashPoints(self.settings.crash_at)
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            read_only(self.engine), class_=AsyncSession, expire_on_commit=False
+        )
+        self.outbox = Outbox(source=self.source, topic_for=self.settings.topic)
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.consumer: IdempotentConsumer | None = None
+        self.kafka_ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        if self.relay_enabled is None:
+            self.relay_enabled = self.settings.relay_enabled
+        if self.consumer_enabled is None:
+            self.consumer_enabled = self.settings.consumer_enabled and self.handlers is not None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ServiceSettings,
+        handlers: EventHandlers | None = None,
+        *,
+        relay_enabled: bool | None = None,
+        consumer_enabled: bool | None = None,
+    ) -> ServiceRuntime:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        return cls(
+            settings=settings,
+            engine=engine,
+            handlers=handlers,
+            relay_enabled=relay_enabled,
+            consumer_enabled=consumer_enabled,
+        )
+
+    @property
+    def source(self) -> str:
+        return f"/jemput/{self.settings.service_name}"
+
+    def consumed_topics(self) -> list[str]:
+        if self.handlers is None:
+            return []
+        return sorted(self.settings.topic(p) for p in self.handlers.topics_producers)
+
+    async def start(self) -> None:
+        """Returns at once; Kafka is connected in the background so HTTP serves during outages
+        (writes wait safely in the outbox)."""
+        self._tasks.append(asyncio.create_task(self._run_kafka_side(), name="kafka-side"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+            except Exception as exc:
+                log.warning("runtime.task_failed", task=task.get_name(), error=type(exc).__name__)
+        self._tasks.clear()
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+        await self.engine.dispose()
+
+    async def _run_kafka_side(self) -> None:
+        settings = self.settings
+        topics = [settings.topic(settings.service_name), *self.consumed_topics()]
+        if self.consumer_enabled:
+            topics.append(settings.dead_letter_topic)
+        await self._retry(
+            lambda: ensure_topics(
+                settings.kafka_bootstrap_servers, topics, partitions=settings.kafka_topic_partitions
+            )
+        )
+        producer = make_producer(
+            settings.kafka_bootstrap_servers, client_id=f"jemput-{settings.service_name}"
+        )
+        await self._retry(producer.start)
+        self.producer = producer
+        workers = []
+        if self.relay_enabled:
+            self.relay = OutboxRelay(
+                self.engine,
+                producer,
+                source=self.source,
+                batch_size=settings.relay_batch_size,
+                poll_interval=settings.relay_poll_interval_seconds,
+                crash=self.crash,
+                metrics=self.metrics,
+            )
+            workers.append(self.relay.run(self._stop))
+        if self.consumer_enabled and self.handlers is not None:
+            self.consumer = IdempotentConsumer(
+                name=settings.consumer_group,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                group_id=settings.consumer_group,
+                topics=self.consumed_topics(),
+                session_factory=self.sessions,
+                handlers=self.handlers,
+                dead_letters=DeadLetters(producer, settings.dead_letter_topic),
+                batch_size=settings.consumer_batch_size,
+                max_attempts=settings.consumer_max_attempts,
+                crash=self.crash,
+                metrics=self.metrics,
+            )
+            workers.append(self._consumer_then_ready(self.consumer))
+        else:
+            self.kafka_ready.set()
+        await asyncio.gather(*workers)
+
+    async def _consumer_then_ready(self, consumer: IdempotentConsumer) -> None:
+        async def mark_ready() -> None:
+            await consumer.started.wait()
+            self.kafka_ready.set()
+
+        marker = asyncio.create_task(mark_ready())
+        try:
+            await consumer.run(self._stop)
+        finally:
+            marker.cancel()
+
+    async def _retry(self, start: Callable[[], Awaitable[object]]) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await start()
+                return
+            except Exception as exc:
+                log.warning("runtime.kafka_unavailable", error=type(exc).__name__, retry_in=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                delay = min(delay * 2, 5.0)
+        raise asyncio.CancelledError
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = type(exc).__name__
+        producer = self.producer
+        if producer is None:
+            checks["kafka"] = "connecting"
+        else:
+            try:
+                await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=2)
+                checks["kafka"] = "ok"
+            except Exception as exc:
+                checks["kafka"] = type(exc).__name__
+        return checks
+
+
+@contextlib.asynccontextmanager
+async def running(runtime: ServiceRuntime) -> AsyncIterator[ServiceRuntime]:
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
