@@ -118,7 +118,9 @@ check_mvn() {
 # invocations, e.g. several test workers, do not fetch or start twice. flock is
 # part of util-linux; without it we simply run unlocked.
 lock_fd() { # fd (already opened by the caller)
-    if command -v flock >/dev/null 2>&1; then flock "$1"; fi
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 600 "$1" || die "another kafka.sh held the lock for 600s; giving up"
+    fi
 }
 
 port_open() { # port -> 0 if something accepts TCP connections on 127.0.0.1:port
@@ -197,11 +199,16 @@ fetch_libs() {
     # download never looks complete.
     local tmp=$CACHE_DIR/libs.tmp
     rm -rf "$tmp"
-    mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
+    # Output goes to a log file (shown on failure only): even with -q -B,
+    # Maven 3.8 prints stray ANSI escape codes.
+    local mvn_log=$CACHE_DIR/fetch.log
+    if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies \
         -DincludeScope=runtime \
         -DoutputDirectory="$tmp" \
-        -Dmaven.repo.local="$MAVEN_REPO" ||
-        die "Maven could not download the Kafka jars (is Maven Central reachable?)"
+        -Dmaven.repo.local="$MAVEN_REPO" >"$mvn_log" 2>&1; then
+        tail -n 40 "$mvn_log" >&2
+        die "Maven could not download the Kafka jars (is Maven Central reachable?); full output in $mvn_log"
+    fi
     ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 ||
         die "Maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing in $tmp"
     # The marker holds the pom checksum: editing the pom triggers a new fetch.

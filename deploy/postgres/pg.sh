@@ -109,10 +109,11 @@ setup_user() {
 }
 
 as_pg() { # command... : run as the server's user, from a folder it can enter
+    # 9>&-: never pass our lock descriptor on (pg_ctl start forks the server).
     if is_root; then
-        (cd / && runuser -u postgres -- "$@")
+        (cd / && runuser -u postgres -- "$@" 9>&-)
     else
-        "$@"
+        "$@" 9>&-
     fi
 }
 
@@ -157,10 +158,12 @@ prepare_base_dir() {
 }
 
 take_lock() {
-    # Parallel "start"s (e.g. test workers) must not initdb or CREATE DATABASE twice.
+    # Parallel "start"s (e.g. test workers) must not initdb or CREATE DATABASE
+    # twice. The descriptor (9) is closed for pg_ctl (see as_pg), otherwise the
+    # server would inherit it and hold the lock for its whole lifetime.
     if command -v flock >/dev/null 2>&1; then
         exec 9>"$LOCK_FILE"
-        flock 9
+        flock -w 120 9 || die "another pg.sh has held $LOCK_FILE for 120s; giving up"
     fi
 }
 

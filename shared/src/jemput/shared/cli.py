@@ -94,3 +94,7 @@ async def _run_until_signal(runtime: ServiceRuntime) -> None:
         await stop.wait()
     finally:
         await runtime.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,11 @@
 """Async database helpers shared by the services (SQLite and PostgreSQL)."""
 
-from jemput.shared.db.engine import create_engine, is_postgres, is_sqlite, read_only
+from jemput.shared.db.engine import (
+    core_connection,
+    create_engine,
+    is_postgres,
+    is_sqlite,
+    read_only,
+)
 
-__all__ = ["create_engine", "is_postgres", "is_sqlite", "read_only"]
+__all__ = ["core_connection", "create_engine", "is_postgres", "is_sqlite", "read_only"]

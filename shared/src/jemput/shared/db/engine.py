@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 
@@ -67,3 +67,10 @@ def read_only(engine: AsyncEngine) -> AsyncEngine:
     if is_sqlite(engine):
         return engine.execution_options(sqlite_begin="DEFERRED")
     return engine
+
+
+async def core_connection(db: AsyncSession | AsyncConnection) -> AsyncConnection:
+    """The connection under a session's transaction, for Core statements (bulk inserts)."""
+    if isinstance(db, AsyncConnection):
+        return db
+    return await db.connection()

@@ -36,6 +36,10 @@ class CloudEvent:
     def new_id() -> str:
         return str(uuid.uuid4())
 
+    @staticmethod
+    def new_time() -> datetime:
+        return datetime.now(UTC)
+
     def headers(self) -> Headers:
         headers: Headers = [
             ("ce_specversion", SPEC_VERSION.encode()),

@@ -227,7 +227,7 @@ class IdempotentConsumer:
             await self._handlers.apply(session, fresh)
             if fresh:
                 now = datetime.now(UTC)
-                await session.execute(
+                await (await session.connection()).execute(
                     insert(inbox),
                     [{"consumer": self.name, "event_id": e.id, "applied_at": now} for e in fresh],
                 )
@@ -243,7 +243,7 @@ class IdempotentConsumer:
         found: set[str] = set()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            result = await session.execute(
+            result = await (await session.connection()).execute(
                 select(inbox.c.event_id).where(
                     inbox.c.consumer == self.name, inbox.c.event_id.in_(chunk)
                 )
@@ -262,6 +262,19 @@ class IdempotentConsumer:
             if highwater is not None:
                 lags[tp] = max(highwater - await consumer.position(tp), 0)
         return lags
+
+    async def caught_up(self) -> bool:
+        """Every assigned partition applied and committed up to its end (for tests, rebuilds)."""
+        consumer = self._consumer
+        if consumer is None or not consumer.assignment():
+            return False
+        tps = list(consumer.assignment())
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            if (committed or 0) < ends[tp]:
+                return False
+        return True
 
 
 class _FinishBatchFirst(ConsumerRebalanceListener):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from jemput.shared.db import core_connection
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
 from jemput.shared.messaging.tables import outbox
@@ -52,7 +53,7 @@ class Outbox:
         occurred_at: datetime | None = None,
     ) -> str:
         row = self.row(payload, event_id=event_id, occurred_at=occurred_at)
-        await db.execute(insert(outbox), [row])
+        await (await core_connection(db)).execute(insert(outbox), [row])
         return str(row["event_id"])
 
     async def add_many(
@@ -61,7 +62,8 @@ class Outbox:
         if not payloads:
             return
         now = datetime.now(UTC)
-        await db.execute(insert(outbox), [self.row(p, occurred_at=now) for p in payloads])
+        rows = [self.row(p, occurred_at=now) for p in payloads]
+        await (await core_connection(db)).execute(insert(outbox), rows)
 
     @property
     def source(self) -> str:

@@ -73,7 +73,8 @@ async def coverage(
         }[area.level]
         query = query.where(own_column == area.code)
     counts = {
-        code: (int(e or 0), int(r or 0)) for code, e, r in (await session.execute(query)).all()
+        code: (int(e or 0), int(r or 0))
+        for code, e, r in (await (await session.connection()).execute(query)).all()
     }
     children_areas = [area] if area.level is AreaLevel.VILLAGE else areas.children(area.code)
     children = [AreaCoverage(child, *counts.get(child.code, (0, 0))) for child in children_areas]

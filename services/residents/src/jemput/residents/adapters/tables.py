@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from pydantic import ConfigDict
-from sqlalchemy import Column
+from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
@@ -25,16 +25,17 @@ class ResidentBase(SQLModel):
     full_name: str = Field(min_length=1, max_length=200)
     birth_place: str | None = Field(default=None, max_length=100)
     birth_date: date
-    sex: Sex
-    marital_status: MaritalStatus = MaritalStatus.BELUM_KAWIN
+    # Enums are stored as plain strings (the migrations' VARCHARs), not native PostgreSQL enums.
+    sex: Sex = Field(sa_type=String(1))
+    marital_status: MaritalStatus = Field(default=MaritalStatus.BELUM_KAWIN, sa_type=String(16))
     village_code: str = Field(index=True, max_length=13)
 
 
 class Resident(ResidentBase, table=True):
     __tablename__ = "resident"
 
-    domicile_status: DomicileStatus = DomicileStatus.RESIDENT
-    ektp_status: EktpStatus = EktpStatus.BELUM_REKAM
+    domicile_status: DomicileStatus = Field(default=DomicileStatus.RESIDENT, sa_type=String(16))
+    ektp_status: EktpStatus = Field(default=EktpStatus.BELUM_REKAM, sa_type=String(24))
     suket_outstanding: bool = False
     created_at: datetime = Field(
         default_factory=_now, sa_column=Column(UtcDateTime(), nullable=False)

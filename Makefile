@@ -1,0 +1,60 @@
+# Jemput: `make up` runs the system on this machine; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv must use the machine's Python: there is nothing to download it from.
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+
+TEST_KAFKA_PORT ?= 19092
+TEST_PG_PORT ?= 55432
+PYTEST_ARGS ?=
+
+.PHONY: help setup up down status test test-only lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+setup: ## install uv (if missing) and the locked dependencies into .venv
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv
+	@$(UV) sync --locked --quiet
+	@echo "Dependencies installed in .venv"
+
+up: setup ## start Kafka and the four services on SQLite under var/
+	@deploy/kafka/kafka.sh start
+	@$(UV) run --locked python deploy/local/stack.py up
+
+down: ## stop what `make up` started
+	@if [ -x .venv/bin/python ]; then .venv/bin/python deploy/local/stack.py down; fi
+	@deploy/kafka/kafka.sh stop
+
+status: ## which services are running
+	@.venv/bin/python deploy/local/stack.py status || true
+	@deploy/kafka/kafka.sh status || true
+
+lint: setup ## ruff and mypy
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
+	$(UV) run --locked mypy
+
+format: setup ## format the code
+	$(UV) run --locked ruff format .
+	$(UV) run --locked ruff check --fix .
+
+test: setup ## lint, start a test Kafka and PostgreSQL, run every test, stop them
+	@$(MAKE) --no-print-directory lint
+	@KAFKA_PORT=$(TEST_KAFKA_PORT) deploy/kafka/kafka.sh start
+	@JEMPUT_PG_PORT=$(TEST_PG_PORT) deploy/postgres/pg.sh start
+	@status=0; \
+	JEMPUT_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$(TEST_KAFKA_PORT) \
+	JEMPUT_TEST_PG_DSN=$$(JEMPUT_PG_PORT=$(TEST_PG_PORT) deploy/postgres/pg.sh dsn) \
+	$(UV) run --locked pytest $(PYTEST_ARGS) || status=$$?; \
+	KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_WIPE=1 deploy/kafka/kafka.sh stop; \
+	JEMPUT_PG_PORT=$(TEST_PG_PORT) deploy/postgres/pg.sh stop; \
+	exit $$status
+
+bench: setup ## run the benchmarks (see bench/README.md)
+	@$(MAKE) --no-print-directory -C bench run UV="$(UV)"
+
+clean: down ## stop everything and delete var/ (all local data)
+	rm -rf var

@@ -1,0 +1,112 @@
+"""`make up`'s launcher brings up the four services as real processes; a resident created over
+HTTP is counted by analytics' coverage endpoint within 2 seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jemput.shared.nik import Sex, make_nik
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("residents", "outreach", "inventory", "analytics")
+
+
+def free_base_port() -> int:
+    """Four consecutive free ports."""
+    for base in range(18101, 19000, 10):
+        try:
+            sockets = []
+            for port in range(base, base + 4):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            for s in sockets:
+                s.close()
+            return base
+        except OSError:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
+@pytest.fixture
+def stack(tmp_path: Path, kafka_bootstrap: str, kafka_namespace: str) -> Iterator[dict[str, str]]:
+    base = free_base_port()
+    env = dict(os.environ)
+    for service in SERVICES:
+        env[f"JEMPUT_{service.upper()}_KAFKA_NAMESPACE"] = kafka_namespace
+    command = [sys.executable, str(ROOT / "deploy/local/stack.py")]
+    options = ["--var", str(tmp_path / "var"), "--base-port", str(base), "--kafka", kafka_bootstrap]
+    up = subprocess.run([*command, "up", *options], env=env, capture_output=True, text=True)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "Jemput berjalan" in up.stdout
+        yield {service: f"http://127.0.0.1:{base + i}" for i, service in enumerate(SERVICES)}
+    finally:
+        down = subprocess.run(
+            [*command, "down", *options[:2]], env=env, capture_output=True, text=True
+        )
+        assert down.returncode == 0, down.stderr
+        for log in sorted((tmp_path / "var" / "log").glob("*.log")):
+            assert "Traceback" not in log.read_text(), f"{log.name} has a traceback"
+
+
+async def test_resident_created_over_http_is_counted_within_two_seconds(
+    stack: dict[str, str],
+) -> None:
+    async with httpx.AsyncClient(timeout=5) as client:
+        for url in stack.values():
+            health = await client.get(url + "/healthz")
+            assert health.json() == {"status": "ok"}
+            ready = await client.get(url + "/readyz")
+            assert ready.status_code == 200, ready.text
+        nik = make_nik("16.02.13", date(1975, 8, 17), Sex.FEMALE, 4321)  # Lempuing
+        village = "16.02.13.2005"  # Tebing Suluh
+        before = (
+            await client.get(stack["analytics"] + "/v1/coverage", params={"area": "16.02"})
+        ).json()
+        created_at = time.monotonic()
+        response = await client.post(
+            stack["residents"] + "/v1/residents",
+            json={
+                "nik": nik,
+                "full_name": "Rohana",
+                "birth_date": "1975-08-17",
+                "sex": "P",
+                "marital_status": "KAWIN",
+                "village_code": village,
+            },
+        )
+        assert response.status_code == 201, response.text
+        counted = None
+        while time.monotonic() - created_at < 2.0:
+            report = (
+                await client.get(stack["analytics"] + "/v1/coverage", params={"area": "16.02"})
+            ).json()
+            if report["area"]["eligible"] == before["area"]["eligible"] + 1:
+                counted = time.monotonic() - created_at
+                break
+            await asyncio.sleep(0.05)
+        assert counted is not None, "analytics did not count the resident within 2 seconds"
+        lempuing = next(c for c in report["children"] if c["code"] == "16.02.13")
+        assert lempuing["eligible"] == 1
+        assert lempuing["recorded"] == 0
+        district = (
+            await client.get(stack["analytics"] + "/v1/coverage", params={"area": "16.02.13"})
+        ).json()
+        assert next(c for c in district["children"] if c["code"] == village)["eligible"] == 1
+        metrics = await client.get(stack["residents"] + "/metrics")
+        assert "jemput_outbox_published_total 1.0" in metrics.text
