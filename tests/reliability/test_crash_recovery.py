@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -52,7 +53,7 @@ async def register_residents(database_url: str, namespace: str, count: int) -> N
     await engine.dispose()
 
 
-async def count(database_url: str, query: sa.Select[tuple[int]]) -> int:
+async def count(database_url: str, query: sa.Select[Any]) -> int:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
@@ -61,7 +62,7 @@ async def count(database_url: str, query: sa.Select[tuple[int]]) -> int:
         await engine.dispose()
 
 
-async def until(predicate, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate: Any, seconds: float = 60.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -172,5 +173,5 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
     assert await count(analytics_url, sa.select(sa.func.count()).select_from(inbox)) == RESIDENTS
 
 
-async def _zero(database_url: str, query: sa.Select[tuple[int]]) -> bool:
+async def _zero(database_url: str, query: sa.Select[Any]) -> bool:
     return await count(database_url, query) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 import pytest
@@ -149,7 +149,7 @@ async def bus(database_url: str, kafka_bootstrap: str, kafka_namespace: str) -> 
         await engine.dispose()
 
 
-async def until(predicate, *, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate: Any, *, seconds: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -301,7 +301,7 @@ async def test_rebalance_to_a_second_member_applies_each_event_once(bus: Bus) ->
         return sum(a for a, _ in (await bus.tallies()).values()) == 1500
 
     async with Running(first):
-        await until(lambda: _some_applied(bus))  # type: ignore[arg-type]
+        await until(lambda: _some_applied(bus))
         async with Running(second):  # joining moves partitions in the middle of the stream
             await bus.add(pings(30, 50, start=50))
             await bus.drain()

@@ -35,7 +35,7 @@ async def wait_exit(process: subprocess.Popen[bytes], seconds: float = 60.0) -> 
     while process.poll() is None:
         if asyncio.get_running_loop().time() > deadline:
             process.kill()
-            raise AssertionError(f"{process.args} did not exit in {seconds} s")
+            raise AssertionError(f"{process.args!r} did not exit in {seconds} s")
         await asyncio.sleep(0.05)
     return process.returncode
 
