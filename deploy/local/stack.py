@@ -102,6 +102,7 @@ def up(var: Path, base_port: int, kafka: str, timeout: float) -> int:
     print("\nJemput berjalan:")
     for service, url in urls.items():
         print(f"  {service:<10} {url}   (dokumentasi API: {url}/docs)")
+    print(f"\nLog: {var / 'log'}. Hentikan dengan: make down")
     return 0
 
 
