@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -90,6 +91,10 @@ class ServiceRuntime:
         """Returns at once; Kafka is connected in the background so HTTP serves during outages
         (writes wait safely in the outbox)."""
         self._tasks.append(asyncio.create_task(self._run_kafka_side(), name="kafka-side"))
+
+    def spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Run background work (an import job) that the service's stop waits for."""
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     async def stop(self) -> None:
         self._stop.set()

@@ -16,6 +16,8 @@ class ResidentsSettings(ServiceSettings):
     database_url: str = "sqlite+aiosqlite:///var/residents.db"
     # The regency whose register this is; residents must live in one of its villages.
     regency_code: str = "16.02"
+    # Where uploaded register files wait for their import job.
+    import_folder: str = "var/imports"
 
     @field_validator("regency_code")
     @classmethod

@@ -1,12 +1,12 @@
-"""Events the residents service publishes on `jemput.residents.v1`.
+"""Events the residents service publishes on `jemput.residents.v1`, keyed by NIK.
 
 PII stays home: NIK, area codes and the attributes consumers need (birth date, sex, marital
-state), never names or street addresses.
+state, vulnerability flags), never names, family card numbers or street addresses.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from jemput.shared.events.base import EventPayload
@@ -23,14 +23,76 @@ class ResidentEvent(EventPayload):
         return self.nik
 
 
-class ResidentRegisteredV1(ResidentEvent):
-    event_type: ClassVar[str] = "jemput.residents.resident_registered.v1"
+class ResidentSnapshot(ResidentEvent):
+    """What consumers may know of a resident; registered and changed carry all of it."""
 
     village_code: str
     birth_date: date
     sex: Sex
     marital_status: MaritalStatus
     ektp_status: str = "BELUM_REKAM"
+    domicile_status: Literal["RESIDENT", "MOVED_OUT", "DECEASED"] = "RESIDENT"
+    disabled: bool = False
+    chronically_ill: bool = False
+    mental_illness: bool = False
+    suket_outstanding: bool = False
 
 
-ALL: tuple[type[EventPayload], ...] = (ResidentRegisteredV1,)
+class ResidentRegisteredV1(ResidentSnapshot):
+    event_type: ClassVar[str] = "jemput.residents.resident_registered.v1"
+
+
+class ResidentChangedV1(ResidentSnapshot):
+    """A register correction or update (address within the regency, marital status, flags)."""
+
+    event_type: ClassVar[str] = "jemput.residents.resident_changed.v1"
+
+
+class ResidentMovedOutV1(ResidentEvent):
+    event_type: ClassVar[str] = "jemput.residents.resident_moved_out.v1"
+    village_code: str
+    moved_on: date
+
+
+class ResidentDiedV1(ResidentEvent):
+    event_type: ClassVar[str] = "jemput.residents.resident_died.v1"
+    village_code: str
+    died_on: date
+
+
+class EktpStatusChangedV1(ResidentEvent):
+    """Every change of a resident's e-KTP status (what partner notifications are made from)."""
+
+    event_type: ClassVar[str] = "jemput.residents.ektp_status_changed.v1"
+    village_code: str
+    from_status: str | None
+    to_status: str
+    suket_outstanding: bool
+    changed_at: datetime
+
+
+class PrintReadyV1(ResidentEvent):
+    """The national system cleared the recording: the card may be printed."""
+
+    event_type: ClassVar[str] = "jemput.residents.print_ready.v1"
+    village_code: str
+    decided_at: datetime
+
+
+class DuplicateFlaggedV1(ResidentEvent):
+    """The national de-duplication found a match: re-record or adjudicate."""
+
+    event_type: ClassVar[str] = "jemput.residents.duplicate_flagged.v1"
+    village_code: str
+    decided_at: datetime
+
+
+ALL: tuple[type[EventPayload], ...] = (
+    ResidentRegisteredV1,
+    ResidentChangedV1,
+    ResidentMovedOutV1,
+    ResidentDiedV1,
+    EktpStatusChangedV1,
+    PrintReadyV1,
+    DuplicateFlaggedV1,
+)

@@ -1,12 +1,13 @@
 """The residents database, in the SQLModel family: `ResidentBase`, `Resident`, `ResidentCreate`,
-`ResidentPublic`."""
+`ResidentPublic`; plus the status history and import jobs."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import Column, String
+from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
@@ -19,30 +20,47 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(**options: Any) -> Any:
+    return Field(sa_type=UtcDateTime(), **options)
+
+
 class ResidentBase(SQLModel):
     nik: str = Field(primary_key=True, min_length=16, max_length=16)
-    kk: str | None = Field(default=None, min_length=16, max_length=16, regex=r"^[0-9]{16}$")
+    kk: str = Field(min_length=16, max_length=16, regex=r"^[0-9]{16}$", index=True)
     full_name: str = Field(min_length=1, max_length=200)
     birth_place: str | None = Field(default=None, max_length=100)
     birth_date: date
+    # The birth date was corrected after the NIK was issued: it may then differ from the NIK.
+    birth_date_corrected: bool = False
     # Enums are stored as plain strings (the migrations' VARCHARs), not native PostgreSQL enums.
     sex: Sex = Field(sa_type=String(1))
     marital_status: MaritalStatus = Field(default=MaritalStatus.BELUM_KAWIN, sa_type=String(16))
-    village_code: str = Field(index=True, max_length=13)
+    village_code: str = Field(max_length=13)
+    rt: str | None = Field(default=None, max_length=3, regex=r"^[0-9]{1,3}$")
+    rw: str | None = Field(default=None, max_length=3, regex=r"^[0-9]{1,3}$")
+    disabled: bool = False
+    chronically_ill: bool = False
+    mental_illness: bool = False
 
 
 class Resident(ResidentBase, table=True):
     __tablename__ = "resident"
 
+    district_code: str = Field(max_length=8)
     domicile_status: DomicileStatus = Field(default=DomicileStatus.RESIDENT, sa_type=String(16))
+    # The status as of `status_changed_at`; reads recompute BELUM_WAJIB → BELUM_REKAM by date.
     ektp_status: EktpStatus = Field(default=EktpStatus.BELUM_REKAM, sa_type=String(24))
     suket_outstanding: bool = False
-    created_at: datetime = Field(
-        default_factory=_now, sa_column=Column(UtcDateTime(), nullable=False)
-    )
-    updated_at: datetime = Field(
-        default_factory=_now, sa_column=Column(UtcDateTime(), nullable=False)
-    )
+    recorded_at: datetime | None = _utc(default=None)
+    duplicate_at: datetime | None = _utc(default=None)
+    print_ready_at: datetime | None = _utc(default=None)
+    printed_at: datetime | None = _utc(default=None)
+    issued_at: datetime | None = _utc(default=None)
+    status_changed_at: datetime = _utc(default_factory=_now)
+    # Digest of the register fields: a re-import skips rows whose digest has not changed.
+    record_digest: str = Field(default="", max_length=32)
+    created_at: datetime = _utc(default_factory=_now)
+    updated_at: datetime = _utc(default_factory=_now)
 
 
 class ResidentCreate(ResidentBase):
@@ -55,8 +73,90 @@ class ResidentCreate(ResidentBase):
 
 
 class ResidentPublic(ResidentBase):
+    district_code: str
     domicile_status: DomicileStatus
     ektp_status: EktpStatus
     suket_outstanding: bool
+    status_changed_at: datetime
+    elderly: bool
+    eligible: bool
+    eligible_from: date | None
     created_at: datetime
     updated_at: datetime
+
+
+class StatusChange(SQLModel, table=True):
+    """One transition of a resident's e-KTP status: when, why and by whom."""
+
+    __tablename__ = "resident_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nik: str = Field(max_length=16, index=True)
+    from_status: str | None = Field(default=None, max_length=24)
+    to_status: str = Field(max_length=24)
+    changed_at: datetime = _utc()
+    # e.g. "event", "central_result", "import", "registration"; the id is the event or request.
+    cause: str = Field(max_length=40)
+    cause_id: str | None = Field(default=None, max_length=64)
+    actor: str = Field(max_length=100)
+
+
+class StatusChangePublic(SQLModel):
+    from_status: str | None
+    to_status: str
+    changed_at: datetime
+    cause: str
+    cause_id: str | None
+    actor: str
+
+
+class ImportJob(SQLModel, table=True):
+    __tablename__ = "import_job"
+
+    id: str = Field(primary_key=True, max_length=36)
+    state: str = Field(max_length=16)  # queued, running, succeeded, failed
+    file_name: str = Field(max_length=255)
+    file_format: str = Field(max_length=8)
+    total_rows: int | None = None
+    processed_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    error_summary: str | None = Field(default=None, max_length=500)
+    started_at: datetime = _utc(default_factory=_now)
+    finished_at: datetime | None = _utc(default=None)
+
+
+class ImportRowError(SQLModel, table=True):
+    __tablename__ = "import_error"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(max_length=36, index=True)
+    line: int
+    field: str = Field(max_length=40)
+    code: str = Field(max_length=60)
+    reason: str = Field(max_length=300)
+
+
+class ImportErrorPublic(SQLModel):
+    line: int
+    field: str
+    code: str
+    reason: str
+
+
+class ImportJobPublic(SQLModel):
+    id: str
+    state: str
+    file_name: str
+    file_format: str
+    total_rows: int | None
+    processed_rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    error_summary: str | None
+    started_at: datetime
+    finished_at: datetime | None

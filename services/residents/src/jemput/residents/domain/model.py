@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+
+ELDERLY_AGE = 60
 
 
 class MaritalStatus(StrEnum):
@@ -32,3 +35,11 @@ class DomicileStatus(StrEnum):
     RESIDENT = "RESIDENT"
     MOVED_OUT = "MOVED_OUT"
     DECEASED = "DECEASED"
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def is_elderly(birth_date: date, day: date) -> bool:
+    return age_on(birth_date, day) >= ELDERLY_AGE

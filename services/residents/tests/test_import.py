@@ -1,0 +1,252 @@
+"""Bulk import of the register: bad rows reported by line, good rows stored, re-imports
+idempotent, changes published — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from jemput.residents.service_layer import importing
+from jemput.residents.service_layer.register_file import COLUMNS
+from jemput.shared.db import create_engine
+from jemput.shared.messaging.outbox import Outbox
+from jemput.shared.messaging.tables import outbox
+from jemput.shared.nik import Sex, make_nik
+from jemput.shared.testing.fixtures import migrate
+
+TODAY = date(2026, 11, 28)
+
+
+def row(serial: int, **overrides: str) -> dict[str, str]:
+    born = date(1970 + serial % 30, 1 + serial % 12, 1 + serial % 28)
+    values = {
+        "NIK": make_nik("16.02.05", born, Sex.MALE, serial),
+        "NO_KK": f"160205010120{serial:04d}",
+        "NAMA_LGKP": f"WARGA {serial}",
+        "TMPT_LHR": "KAYUAGUNG",
+        "TGL_LHR": born.isoformat(),
+        "JENIS_KLMIN": "LAKI-LAKI",
+        "STAT_KWN": "KAWIN",
+        "KODE_DESA": "16.02.05.1001",
+        "NO_RT": "001",
+        "NO_RW": "002",
+        "STAT_DOMISILI": "TINGGAL",
+        "PNYDNG_CCT": "N",
+        "SAKIT_KRONIS": "N",
+        "ODGJ": "N",
+        "STAT_EKTP": "BELUM_REKAM",
+        "KOREKSI_TGL_LHR": "N",
+    }
+    values.update(overrides)
+    return values
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+GOOD = [row(i) for i in range(1, 41)]
+BAD = [
+    (row(101, NIK="123"), "NIK", "nik_length"),
+    (row(102, NIK="9902050101700102"), "NIK", "nik_unknown_region"),
+    (row(103, NO_KK="12345"), "NO_KK", "kk_format"),
+    (row(104, TGL_LHR="1970-02-30"), "TGL_LHR", "invalid_date"),
+    (row(105, JENIS_KLMIN="X"), "JENIS_KLMIN", "invalid_sex"),
+    (row(106, KODE_DESA="11.01.01.2001"), "KODE_DESA", "village_outside_regency"),
+    (row(107, TGL_LHR="1999-09-09"), "TGL_LHR", "birth_date_disagrees_with_nik"),
+    (row(108, NAMA_LGKP=""), "NAMA_LGKP", "missing"),
+    (row(5), "NIK", "duplicate_nik_in_file"),
+]
+
+
+async def do_import(database_url: str, path: Path, job: str) -> importing.ImportCounts:
+    engine = create_engine(database_url)
+    try:
+        await importing.create_job(engine, job, path.name, "csv")
+        return await importing.run_import(
+            engine,
+            Outbox(source="/jemput/residents", topic_for=lambda s: f"jemput.{s}.v1"),
+            job_id=job,
+            path=path,
+            file_format="csv",
+            regency_code="16.02",
+            today=TODAY,
+            actor="test",
+            chunk_size=7,  # several chunks, so chunk boundaries are exercised
+        )
+    finally:
+        await engine.dispose()
+
+
+async def scalar(database_url: str, query: str) -> object:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(sa.text(query))).scalar_one()
+    finally:
+        await engine.dispose()
+
+
+async def outbox_types(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return list(
+                (await conn.execute(sa.select(outbox.c.event_type).order_by(outbox.c.id))).scalars()
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_mixed_file_reports_every_bad_row_and_stores_the_good(
+    database_url: str, tmp_path: Path
+) -> None:
+    await migrate("residents", database_url)
+    rows = [*GOOD[:20], *(r for r, _, _ in BAD), *GOOD[20:]]
+    path = write_csv(tmp_path / "register.csv", rows)
+    counts = await do_import(database_url, path, "job-1")
+    assert (counts.created, counts.rejected, counts.processed) == (40, len(BAD), 40 + len(BAD))
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        problems = (
+            await conn.execute(
+                sa.text(
+                    "SELECT line, field, code FROM import_error WHERE job_id = 'job-1' ORDER BY line, id"
+                )
+            )
+        ).all()
+    await engine.dispose()
+    # Line 1 is the header; the bad rows are lines 22..30.
+    expected = [(22 + i, field, code) for i, (_, field, code) in enumerate(BAD)]
+    assert [tuple(p) for p in problems] == expected
+    assert await scalar(database_url, "SELECT count(*) FROM resident") == 40
+    assert await outbox_types(database_url) == ["jemput.residents.resident_registered.v1"] * 40
+    assert (
+        await scalar(
+            database_url, "SELECT count(*) FROM resident_status_change WHERE cause = 'import'"
+        )
+        == 40
+    )
+    job = await scalar(
+        database_url, "SELECT state || ':' || processed_rows || ':' || rejected FROM import_job"
+    )
+    assert job == f"succeeded:{40 + len(BAD)}:{len(BAD)}"
+
+
+async def test_same_file_twice_changes_nothing(database_url: str, tmp_path: Path) -> None:
+    await migrate("residents", database_url)
+    path = write_csv(tmp_path / "register.csv", GOOD)
+    await do_import(database_url, path, "job-1")
+    before = await scalar(database_url, "SELECT max(updated_at) FROM resident")
+    again = await do_import(database_url, path, "job-2")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 40)
+    assert len(await outbox_types(database_url)) == 40
+    assert await scalar(database_url, "SELECT max(updated_at) FROM resident") == before
+
+
+async def test_corrected_file_updates_and_publishes_only_what_changed(
+    database_url: str, tmp_path: Path
+) -> None:
+    await migrate("residents", database_url)
+    await do_import(database_url, write_csv(tmp_path / "v1.csv", GOOD), "job-1")
+    corrected = list(GOOD)
+    corrected[3] = {**GOOD[3], "NAMA_LGKP": "WARGA EMPAT"}
+    corrected[7] = {**GOOD[7], "KODE_DESA": "16.02.05.1002", "NO_RT": "009"}
+    corrected[9] = {**GOOD[9], "STAT_DOMISILI": "PINDAH"}
+    counts = await do_import(database_url, write_csv(tmp_path / "v2.csv", corrected), "job-2")
+    assert (counts.created, counts.updated, counts.unchanged) == (0, 3, 37)
+    types = (await outbox_types(database_url))[40:]
+    assert sorted(types) == sorted(
+        ["jemput.residents.resident_changed.v1"] * 3 + ["jemput.residents.resident_moved_out.v1"]
+    )
+    assert (
+        await scalar(database_url, f"SELECT full_name FROM resident WHERE nik = '{GOOD[3]['NIK']}'")
+        == "WARGA EMPAT"
+    )
+    assert (
+        await scalar(
+            database_url,
+            f"SELECT district_code || village_code FROM resident WHERE nik = '{GOOD[7]['NIK']}'",
+        )
+        == "16.02.0516.02.05.1002"
+    )
+
+
+async def test_statuses_in_the_register_are_taken_in(database_url: str, tmp_path: Path) -> None:
+    await migrate("residents", database_url)
+    rows = [
+        row(1, STAT_EKTP="CARD_ISSUED"),
+        row(2, STAT_EKTP="SUDAH_REKAM"),
+        row(
+            3,
+            STAT_KWN="BELUM KAWIN",
+            NIK=make_nik("16.02.05", date(2015, 5, 5), Sex.FEMALE, 3),
+            TGL_LHR="2015-05-05",
+            JENIS_KLMIN="PEREMPUAN",
+            STAT_EKTP="",
+        ),
+    ]
+    await do_import(database_url, write_csv(tmp_path / "r.csv", rows), "job-1")
+    statuses = await scalar(
+        database_url, "SELECT " + _concat(database_url, "ektp_status") + " FROM resident"
+    )
+    assert sorted(str(statuses).split(",")) == ["BELUM_WAJIB", "CARD_ISSUED", "SUDAH_REKAM"]
+
+
+def _concat(database_url: str, column: str) -> str:
+    return (
+        f"string_agg({column}, ',')"
+        if "postgresql" in database_url
+        else f"group_concat({column}, ',')"
+    )
+
+
+async def test_ndjson_and_the_cli(tmp_path: Path) -> None:
+    """`jemput residents import FILE` in a real process, with an NDJSON file."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'residents.db'}"
+    await migrate("residents", database_url)
+    path = tmp_path / "register.ndjson"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in [*GOOD[:5], row(200, NIK="1")]))
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "jemput.shared.cli", "residents", "import", str(path)],
+        env={
+            "JEMPUT_RESIDENTS_DATABASE_URL": database_url,
+            "PATH": "/usr/bin:/bin",
+            "COLUMNS": "120",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "5 baru, 0 berubah, 0 tidak berubah, 1 baris ditolak" in result.stdout
+    assert "baris 6: NIK (nik_length)" in result.stdout
+    assert await scalar(database_url, "SELECT count(*) FROM resident") == 5
+
+
+@pytest.mark.parametrize("header", ["NIK,NAMA_LGKP\n", ""])
+async def test_a_file_without_the_register_columns_fails_the_job(
+    tmp_path: Path, header: str
+) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'residents.db'}"
+    await migrate("residents", database_url)
+    path = tmp_path / "wrong.csv"
+    path.write_text(header)
+    with pytest.raises(Exception, match="missing columns"):
+        await do_import(database_url, path, "job-x")
+    assert "missing columns" in str(
+        await scalar(database_url, "SELECT error_summary FROM import_job")
+    )

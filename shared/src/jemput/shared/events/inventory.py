@@ -1,0 +1,44 @@
+"""Events the inventory service publishes on `jemput.inventory.v1` about a resident's card."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from jemput.shared.events.base import EventPayload
+
+
+class CardEvent(EventPayload):
+    producer: ClassVar[str] = "inventory"
+    nik: str
+
+    def partition_key(self) -> str:
+        return self.nik
+
+
+class CardPrintedV1(CardEvent):
+    event_type: ClassVar[str] = "jemput.inventory.card_printed.v1"
+    job_id: str
+    blank_serial: str | None = None
+    location: str = "office"
+    printed_at: datetime
+
+
+class CardIssuedV1(CardEvent):
+    """The printed card was handed to the resident (clears an outstanding SUKET)."""
+
+    event_type: ClassVar[str] = "jemput.inventory.card_issued.v1"
+    job_id: str
+    issued_at: datetime
+
+
+class SuketIssuedV1(CardEvent):
+    """No blank was available: the resident got a temporary certificate (SUKET)."""
+
+    event_type: ClassVar[str] = "jemput.inventory.suket_issued.v1"
+    suket_number: str
+    issued_at: datetime
+    valid_until: date
+
+
+ALL: tuple[type[EventPayload], ...] = (CardPrintedV1, CardIssuedV1, SuketIssuedV1)
