@@ -1,0 +1,1 @@
+"""Demo data: a synthetic population register to run the drive against (`jemput demo ...`)."""
