@@ -83,6 +83,7 @@ async def test_resident_created_over_http_is_counted_within_two_seconds(
             stack["residents"] + "/v1/residents",
             json={
                 "nik": nik,
+                "kk": "1602131708750001",
                 "full_name": "Rohana",
                 "birth_date": "1975-08-17",
                 "sex": "P",

@@ -8,6 +8,7 @@ real databases (SQLite and PostgreSQL). The crash points are set through each se
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ async def register_residents(database_url: str, namespace: str, count: int) -> N
         for serial in range(1, count + 1):
             data = ResidentCreate(
                 nik=make_nik("16.02.05", date(1980, 1, 1 + serial % 28), Sex.MALE, serial),
+                kk=f"16020501012{serial:05d}",
                 full_name=f"Warga {serial}",
                 birth_date=date(1980, 1, 1 + serial % 28),
                 sex=Sex.MALE,
@@ -90,6 +92,7 @@ async def test_relay_killed_between_publish_and_mark(
     kafka_bootstrap: str,
     kafka_namespace: str,
     tmp_path: Path,
+    spawned: list[subprocess.Popen[bytes]],
 ) -> None:
     await migrate("residents", database_url)
     await migrate("analytics", analytics_url)
@@ -105,18 +108,21 @@ async def test_relay_killed_between_publish_and_mark(
         residents_env | {"JEMPUT_RESIDENTS_CRASH_AT": "relay.after_publish"},
         log,
     )
+    spawned.append(crashing)
     assert await processes.wait_exit(crashing) == -9  # killed itself right after publishing
     unsent = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
     assert await count(database_url, unsent) == RESIDENTS  # nothing was marked sent
     assert len(await read_topic(kafka_bootstrap, topic, expect=RESIDENTS)) == RESIDENTS
 
     relay = processes.start("residents", "relay", residents_env, log)
+    spawned.append(relay)
     await until(lambda: _zero(database_url, unsent))
     assert await processes.stop(relay) == 0
     assert len(await read_topic(kafka_bootstrap, topic, expect=2 * RESIDENTS)) == 2 * RESIDENTS
 
     analytics_env = processes.service_env("analytics", database_url=analytics_url, **common)
     consumer = processes.start("analytics", "consume", analytics_env, log)
+    spawned.append(consumer)
     group = f"{kafka_namespace}jemput.analytics"
     await until(lambda: processes.group_caught_up(kafka_bootstrap, group, topic))
     assert await processes.stop(consumer) == 0
@@ -133,6 +139,7 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
     kafka_namespace: str,
     tmp_path: Path,
     crash_at: str,
+    spawned: list[subprocess.Popen[bytes]],
 ) -> None:
     await migrate("residents", database_url)
     await migrate("analytics", analytics_url)
@@ -146,6 +153,7 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
         processes.service_env("residents", database_url=database_url, **common),
         log,
     )
+    spawned.append(relay)
     assert len(await read_topic(kafka_bootstrap, topic, expect=RESIDENTS)) == RESIDENTS
     assert await processes.stop(relay) == 0
 
@@ -155,6 +163,7 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
     crashing = processes.start(
         "analytics", "consume", analytics_env | {"JEMPUT_ANALYTICS_CRASH_AT": crash_at}, log
     )
+    spawned.append(crashing)
     assert await processes.wait_exit(crashing) == -9
     applied_before_restart = await count(
         analytics_url, sa.select(sa.func.count()).select_from(inbox)
@@ -165,6 +174,7 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
         assert applied_before_restart == 0
 
     consumer = processes.start("analytics", "consume", analytics_env, log)
+    spawned.append(consumer)
     group = f"{kafka_namespace}jemput.analytics"
     await until(lambda: processes.group_caught_up(kafka_bootstrap, group, topic))
     assert await processes.stop(consumer) == 0

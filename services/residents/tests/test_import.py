@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from jemput.residents.service_layer import importing
 from jemput.residents.service_layer.register_file import COLUMNS
 from jemput.shared.db import create_engine
+from jemput.shared.events.residents import ResidentRegisteredV1
 from jemput.shared.messaging.outbox import Outbox
 from jemput.shared.messaging.tables import outbox
 from jemput.shared.nik import Sex, make_nik
@@ -133,6 +134,7 @@ async def test_mixed_file_reports_every_bad_row_and_stores_the_good(
     assert [tuple(p) for p in problems] == expected
     assert await scalar(database_url, "SELECT count(*) FROM resident") == 40
     assert await outbox_types(database_url) == ["jemput.residents.resident_registered.v1"] * 40
+    await assert_events_match_residents(database_url)
     assert (
         await scalar(
             database_url, "SELECT count(*) FROM resident_status_change WHERE cause = 'import'"
@@ -250,3 +252,32 @@ async def test_a_file_without_the_register_columns_fails_the_job(
     assert "missing columns" in str(
         await scalar(database_url, "SELECT error_summary FROM import_job")
     )
+
+
+async def assert_events_match_residents(database_url: str) -> None:
+    """The importer writes event JSON directly; it must read back as the pydantic event and
+    agree with the stored resident."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            payloads = (await conn.execute(sa.select(outbox.c.payload))).scalars().all()
+            residents = {
+                r.nik: r for r in (await conn.execute(sa.text("SELECT * FROM resident"))).all()
+            }
+    finally:
+        await engine.dispose()
+    for payload in payloads:
+        event = ResidentRegisteredV1.model_validate_json(payload)
+        stored = residents[event.nik]
+        assert event.village_code == stored.village_code
+        assert event.birth_date == (
+            stored.birth_date
+            if isinstance(stored.birth_date, date)
+            else date.fromisoformat(stored.birth_date)
+        )
+        assert (event.sex, event.marital_status, event.ektp_status) == (
+            stored.sex,
+            stored.marital_status,
+            stored.ektp_status,
+        )
+        assert event.domicile_status == stored.domicile_status

@@ -65,6 +65,9 @@ class Outbox:
         rows = [self.row(p, occurred_at=now) for p in payloads]
         await (await core_connection(db)).execute(insert(outbox), rows)
 
+    def topic(self, producer: str) -> str:
+        return self._topic_for(producer)
+
     @property
     def source(self) -> str:
         return self._source

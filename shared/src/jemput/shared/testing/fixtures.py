@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -90,3 +91,14 @@ def migrations_dir(service: str) -> Path:
 
 async def migrate(service: str, database_url: str) -> None:
     await upgrade_to_head_async(migrations_dir(service), database_url)
+
+
+@pytest.fixture
+def spawned() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; whatever still runs at the end is killed, pass or fail."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

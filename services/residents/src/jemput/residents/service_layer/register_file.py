@@ -132,47 +132,44 @@ def parse_row(
     def bad(column: str, code: str, reason: str) -> None:
         problems.append(RowProblem(line, column, code, reason))
 
-    def text(column: str) -> str:
-        value = row.get(column)
-        return value.strip() if isinstance(value, str) else ""
-
+    values = {column: (row.get(column) or "").strip() for column in COLUMNS}
     for column in REQUIRED:
-        if not text(column):
+        if not values[column]:
             bad(column, "missing", f"{column} is required")
     if problems:
         return problems
 
-    nik = text("NIK")
+    nik = values["NIK"]
     info = None
     try:
         info = parse_nik(nik)
     except NikError as exc:
         bad("NIK", str(exc.code), exc.message)
-    kk = text("NO_KK")
+    kk = values["NO_KK"]
     if len(kk) != 16 or not kk.isascii() or not kk.isdigit():
         bad("NO_KK", "kk_format", "NO_KK must be exactly 16 digits")
-    full_name = " ".join(text("NAMA_LGKP").upper().split())
+    full_name = " ".join(values["NAMA_LGKP"].upper().split())
     if len(full_name) > 200:
         bad("NAMA_LGKP", "too_long", "NAMA_LGKP is longer than 200 characters")
-    birth_date = _date(text("TGL_LHR"))
+    birth_date = _date(values["TGL_LHR"])
     if birth_date is None:
         bad("TGL_LHR", "invalid_date", "TGL_LHR must be a real date, YYYY-MM-DD or DD-MM-YYYY")
-    sex = _SEX.get(text("JENIS_KLMIN").upper())
+    sex = _SEX.get(values["JENIS_KLMIN"].upper())
     if sex is None:
         bad("JENIS_KLMIN", "invalid_sex", "JENIS_KLMIN must be LAKI-LAKI or PEREMPUAN")
-    marital = _MARITAL.get(" ".join(text("STAT_KWN").upper().split()))
+    marital = _MARITAL.get(" ".join(values["STAT_KWN"].upper().split()))
     if marital is None:
         bad(
             "STAT_KWN",
             "invalid_marital_status",
             "STAT_KWN must be BELUM KAWIN, KAWIN, CERAI HIDUP or CERAI MATI",
         )
-    rt, rw = _neighbourhood(text("NO_RT")), _neighbourhood(text("NO_RW"))
+    rt, rw = _neighbourhood(values["NO_RT"]), _neighbourhood(values["NO_RW"])
     if rt is False:
         bad("NO_RT", "invalid_rt", "NO_RT must be 1 to 3 digits")
     if rw is False:
         bad("NO_RW", "invalid_rw", "NO_RW must be 1 to 3 digits")
-    domicile = _DOMICILE.get(text("STAT_DOMISILI").upper())
+    domicile = _DOMICILE.get(values["STAT_DOMISILI"].upper())
     if domicile is None:
         bad("STAT_DOMISILI", "invalid_domicile", "STAT_DOMISILI must be TINGGAL, PINDAH or MATI")
     flags = {}
@@ -182,21 +179,21 @@ def parse_row(
         ("ODGJ", "mental_illness"),
         ("KOREKSI_TGL_LHR", "birth_date_corrected"),
     ):
-        flag = _YES_NO.get(text(column).upper())
+        flag = _YES_NO.get(values[column].upper())
         if flag is None:
             bad(column, "invalid_flag", f"{column} must be Y or N")
         flags[field] = bool(flag)
-    status = _STATUS.get(text("STAT_EKTP").upper())
+    status = _STATUS.get(values["STAT_EKTP"].upper())
     if status is None:
         bad("STAT_EKTP", "invalid_status", "STAT_EKTP is not an e-KTP status")
     if problems:
         return problems
-    village_code = text("KODE_DESA")
+    village_code = values["KODE_DESA"]
     fields: dict[str, object] = {
         "nik": nik,
         "kk": kk,
         "full_name": full_name,
-        "birth_place": " ".join(text("TMPT_LHR").upper().split())[:100] or None,
+        "birth_place": " ".join(values["TMPT_LHR"].upper().split())[:100] or None,
         "birth_date": birth_date,
         "sex": sex,
         "marital_status": marital,

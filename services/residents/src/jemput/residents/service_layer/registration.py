@@ -57,15 +57,21 @@ class RegisterEntry:
     fields: dict[str, object]
     domicile_status: DomicileStatus = DomicileStatus.RESIDENT
     ektp_status: EktpStatus = EktpStatus.BELUM_REKAM
+    # Digest of the register fields, computed once (a re-import compares it with the stored one).
+    digest: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            text = "\x1f".join(
+                [*(str(self.fields.get(f)) for f in REGISTER_FIELDS), self.domicile_status]
+            )
+            object.__setattr__(
+                self, "digest", hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+            )
 
     @property
     def nik(self) -> str:
         return str(self.fields["nik"])
-
-    def digest(self) -> str:
-        text = "\x1f".join(str(self.fields.get(f)) for f in REGISTER_FIELDS)
-        text += "\x1f" + self.domicile_status
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 async def get(session: AsyncSession, nik: str) -> Resident | None:
@@ -172,7 +178,7 @@ def resident_row(entry: RegisterEntry, *, today: date, now: datetime) -> dict[st
         "printed_at": milestones.printed_at,
         "issued_at": milestones.issued_at,
         "status_changed_at": now,
-        "record_digest": entry.digest(),
+        "record_digest": entry.digest,
         "created_at": now,
         "updated_at": now,
     }
@@ -220,7 +226,7 @@ async def create(
         )
     existing = await get(session, data.nik)
     if existing is not None:
-        if existing.record_digest == entry.digest():
+        if existing.record_digest == entry.digest:
             return existing, False
         raise ResidentConflict()
     resident = new_resident(entry, today=today, now=datetime.now(UTC))
