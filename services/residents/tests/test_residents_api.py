@@ -22,6 +22,7 @@ VILLAGE = "16.02.05.1001"  # Jua-jua, Kayu Agung, OKI
 def resident_body(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "nik": make_nik("16.02.05", date(1990, 5, 17), Sex.FEMALE, 12),
+        "kk": "1602050101200001",
         "full_name": "Siti Aminah",
         "birth_date": "1990-05-17",
         "sex": "P",

@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
-from jemput.shared.db.types import UtcDateTime
+from jemput.shared.db.types import StrEnumType, UtcDateTime
 from jemput.shared.nik import Nik, Sex
 from jemput.shared.reference.areas import AreaCode
 
@@ -33,8 +32,10 @@ class ResidentBase(SQLModel):
     # The birth date was corrected after the NIK was issued: it may then differ from the NIK.
     birth_date_corrected: bool = False
     # Enums are stored as plain strings (the migrations' VARCHARs), not native PostgreSQL enums.
-    sex: Sex = Field(sa_type=String(1))
-    marital_status: MaritalStatus = Field(default=MaritalStatus.BELUM_KAWIN, sa_type=String(16))
+    sex: Sex = Field(sa_type=StrEnumType(Sex, 1))
+    marital_status: MaritalStatus = Field(
+        default=MaritalStatus.BELUM_KAWIN, sa_type=StrEnumType(MaritalStatus, 16)
+    )
     village_code: str = Field(max_length=13)
     rt: str | None = Field(default=None, max_length=3, regex=r"^[0-9]{1,3}$")
     rw: str | None = Field(default=None, max_length=3, regex=r"^[0-9]{1,3}$")
@@ -47,9 +48,13 @@ class Resident(ResidentBase, table=True):
     __tablename__ = "resident"
 
     district_code: str = Field(max_length=8)
-    domicile_status: DomicileStatus = Field(default=DomicileStatus.RESIDENT, sa_type=String(16))
+    domicile_status: DomicileStatus = Field(
+        default=DomicileStatus.RESIDENT, sa_type=StrEnumType(DomicileStatus, 16)
+    )
     # The status as of `status_changed_at`; reads recompute BELUM_WAJIB → BELUM_REKAM by date.
-    ektp_status: EktpStatus = Field(default=EktpStatus.BELUM_REKAM, sa_type=String(24))
+    ektp_status: EktpStatus = Field(
+        default=EktpStatus.BELUM_REKAM, sa_type=StrEnumType(EktpStatus, 24)
+    )
     suket_outstanding: bool = False
     recorded_at: datetime | None = _utc(default=None)
     duplicate_at: datetime | None = _utc(default=None)

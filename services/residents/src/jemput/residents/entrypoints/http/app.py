@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from jemput.residents.bootstrap import bootstrap
-from jemput.residents.entrypoints.http import residents
+from jemput.residents.entrypoints.http import central_results, families, import_jobs, residents
 from jemput.residents.settings import ResidentsSettings
 from jemput.shared.http.service_app import service_app
 
@@ -19,4 +19,7 @@ def create_app(settings: ResidentsSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(residents.router)
+    app.include_router(families.router)
+    app.include_router(central_results.router)
+    app.include_router(import_jobs.router)
     return app
