@@ -10,12 +10,15 @@ and resumes where it stopped. On PostgreSQL new rows go in with COPY.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import multiprocessing
+import queue
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
@@ -117,20 +120,25 @@ async def run_import(
 ) -> ImportCounts:
     counts = ImportCounts()
     jobs = _table(ImportJob)
+    sources: list[_ChunkSource] = []
     try:
         total = await asyncio.to_thread(register_file.count_rows, path, file_format)
         async with engine.begin() as conn:
             await conn.execute(
                 update(jobs).where(jobs.c.id == job_id).values(state="running", total_rows=total)
             )
-        rows = register_file.read_rows(path, file_format)
+        chunks = _ChunkSource(
+            path, file_format, regency_code, chunk_size, in_process=total > chunk_size
+        )
+        sources.append(chunks)
+
+        async def next_chunk() -> _ParsedChunk | None:
+            parsed = await chunks.next()
+            return None if parsed is None else _drop_repeated_niks(parsed, counts.seen)
 
         def parse_next() -> asyncio.Future[_ParsedChunk | None]:
-            # Reading and checking rows is CPU work in a thread: the event loop keeps answering,
-            # and the next chunk is parsed while the database writes this one.
-            return asyncio.ensure_future(
-                asyncio.to_thread(_parse_chunk, rows, chunk_size, regency_code, counts.seen)
-            )
+            # The next chunk is read and checked while the database writes this one.
+            return asyncio.ensure_future(next_chunk())
 
         upcoming = parse_next()
         while (chunk := await upcoming) is not None:
@@ -161,7 +169,8 @@ async def run_import(
         summary = (
             str(exc) if isinstance(exc, register_file.RegisterFileError) else type(exc).__name__
         )
-        log.exception("import.failed", job_id=job_id, error=type(exc).__name__)
+        # No traceback: its locals would carry register rows (personal data) into the logs.
+        log.error("import.failed", job_id=job_id, error=type(exc).__name__)
         async with engine.begin() as conn:
             await conn.execute(
                 update(jobs)
@@ -169,6 +178,9 @@ async def run_import(
                 .values(state="failed", error_summary=summary[:500], finished_at=datetime.now(UTC))
             )
         raise
+    finally:
+        for source in sources:
+            source.close()
     return counts
 
 
@@ -190,29 +202,105 @@ class _ParsedChunk:
     rejected: int = 0
 
 
-def _parse_chunk(
-    rows: Iterator[tuple[int, dict[str, str]]], size: int, regency_code: str, seen: set[str]
-) -> _ParsedChunk | None:
-    chunk = _ParsedChunk([], [])
+class _ChunkSource:
+    """Checked chunks of the register file, in file order.
+
+    A big file is read and checked by a worker process: the second core does that while this
+    process writes to the database (a thread would share one core under the GIL). The queue is
+    bounded, so the worker never runs far ahead of the database.
+    """
+
+    def __init__(
+        self, path: Path, file_format: str, regency_code: str, size: int, *, in_process: bool
+    ) -> None:
+        self._process: multiprocessing.process.BaseProcess | None = None
+        if in_process:
+            context = multiprocessing.get_context("spawn")
+            self._queue: Any = context.Queue(maxsize=3)
+            self._process = context.Process(
+                target=_check_file_in_worker,
+                args=(path, file_format, regency_code, size, self._queue),
+                daemon=True,
+            )
+            self._process.start()
+        else:
+            self._rows = register_file.read_rows(path, file_format)
+            self._regency_code = regency_code
+            self._size = size
+
+    async def next(self) -> _ParsedChunk | None:
+        if self._process is None:
+            raw = await asyncio.to_thread(lambda: list(itertools.islice(self._rows, self._size)))
+            return await asyncio.to_thread(_parse_rows, raw, self._regency_code) if raw else None
+        item = await asyncio.to_thread(self._get)
+        if isinstance(item, str):
+            raise register_file.RegisterFileError(item)
+        return cast(_ParsedChunk | None, item)
+
+    def _get(self) -> object:
+        assert self._process is not None
+        while True:
+            try:
+                return self._queue.get(timeout=1)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    raise RuntimeError("the import worker process stopped") from None
+
+    def close(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+
+
+def _check_file_in_worker(
+    path: Path, file_format: str, regency_code: str, size: int, chunks: Any
+) -> None:
+    """The worker process: every chunk goes on the queue, then None; a file error as text."""
+    try:
+        rows = register_file.read_rows(path, file_format)
+        while raw := list(itertools.islice(rows, size)):
+            chunks.put(_parse_rows(raw, regency_code))
+        chunks.put(None)
+    except register_file.RegisterFileError as exc:
+        chunks.put(str(exc))
+    except Exception as exc:  # the parent must hear of it rather than wait forever
+        chunks.put(f"the file could not be read ({type(exc).__name__})")
+
+
+def _parse_rows(rows: list[tuple[int, dict[str, str]]], regency_code: str) -> _ParsedChunk:
+    """Check a chunk of rows (runs in a worker process for big files, so it must stay a plain
+    module-level function of picklable arguments)."""
+    chunk = _ParsedChunk([], [], read=len(rows))
     for line, row in rows:
-        chunk.read += 1
         parsed = register_file.parse_row(line, row, regency_code=regency_code)
         if isinstance(parsed, list):
             chunk.problems.extend(parsed)
             chunk.rejected += 1
-        elif parsed.nik in seen:
+        else:
+            chunk.entries.append(parsed)
+    return chunk
+
+
+def _drop_repeated_niks(chunk: _ParsedChunk, seen: set[str]) -> _ParsedChunk:
+    """A NIK that appeared earlier in the file: the first row counts, the others are errors."""
+    kept: list[RegisterEntry] = []
+    for entry in chunk.entries:
+        if entry.nik in seen:
             chunk.problems.append(
                 RowProblem(
-                    line, "NIK", "duplicate_nik_in_file", "the NIK appears earlier in the file"
+                    entry.line,
+                    "NIK",
+                    "duplicate_nik_in_file",
+                    "the NIK appears earlier in the file",
                 )
             )
             chunk.rejected += 1
         else:
-            seen.add(parsed.nik)
-            chunk.entries.append(parsed)
-        if chunk.read >= size:
-            break
-    return chunk if chunk.read else None
+            seen.add(entry.nik)
+            kept.append(entry)
+    chunk.entries = kept
+    chunk.problems.sort(key=lambda p: p.line)
+    return chunk
 
 
 async def _apply_chunk(

@@ -211,7 +211,7 @@ def parse_row(
     if problems:
         return problems
     assert domicile is not None and status is not None
-    return RegisterEntry(fields=fields, domicile_status=domicile, ektp_status=status)
+    return RegisterEntry(fields=fields, domicile_status=domicile, ektp_status=status, line=line)
 
 
 def _date(value: str) -> date | None:
