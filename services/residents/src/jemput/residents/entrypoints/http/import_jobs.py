@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
-from sqlalchemy import select
-from sqlmodel import col
+from sqlmodel import col, select
 
 from jemput.residents.adapters.tables import (
     ImportErrorPublic,
@@ -140,12 +139,12 @@ async def read_job_errors(
         raise ProblemError(404, "Not Found", "No import job with this id.")
     after = int(page_token or 0)
     result = await session.exec(
-        select(ImportRowError)  # type: ignore[call-overload]
+        select(ImportRowError)
         .where(col(ImportRowError.job_id) == job_id, col(ImportRowError.id) > after)
         .order_by(col(ImportRowError.id))
         .limit(page_size + 1)
     )
-    rows = list(result.scalars().all()) if hasattr(result, "scalars") else list(result.all())
+    rows = list(result.all())
     more = len(rows) > page_size
     rows = rows[:page_size]
     return {

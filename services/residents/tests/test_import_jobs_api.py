@@ -1,0 +1,99 @@
+"""`/v1/import-jobs` over HTTP: upload, follow the job, read its row problems."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jemput.residents.entrypoints.http.app import create_app
+from jemput.residents.service_layer.register_file import COLUMNS
+from jemput.residents.settings import ResidentsSettings
+from jemput.shared.nik import Sex, make_nik
+from jemput.shared.testing.apps import app_client
+from jemput.shared.testing.fixtures import migrate
+
+
+def register_csv(count: int, bad_lines: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for serial in range(1, count + 1):
+        born = date(1960 + serial % 40, 1 + serial % 12, 1 + serial % 28)
+        writer.writerow(
+            {
+                "NIK": make_nik("16.02.05", born, Sex.FEMALE, serial),
+                "NO_KK": f"1602050101200{serial:03d}",
+                "NAMA_LGKP": f"WARGA {serial}",
+                "TGL_LHR": born.isoformat() if serial > bad_lines else "bukan tanggal",
+                "JENIS_KLMIN": "PEREMPUAN",
+                "STAT_KWN": "KAWIN",
+                "KODE_DESA": "16.02.05.1001",
+            }
+        )
+    return out.getvalue().encode()
+
+
+@pytest.fixture
+async def client(
+    database_url: str, kafka_bootstrap: str, kafka_namespace: str, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    await migrate("residents", database_url)
+    settings = ResidentsSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_namespace=kafka_namespace,
+        import_folder=str(tmp_path / "imports"),
+    )
+    async with app_client(create_app, settings) as (http, _):
+        yield http
+
+
+async def test_upload_follow_and_read_problems(client: httpx.AsyncClient) -> None:
+    body = register_csv(30, bad_lines=3)
+    started = await client.post(
+        "/v1/import-jobs",
+        params={"file_name": "desa-jua-jua.csv"},
+        content=body,
+        headers={"content-type": "text/csv"},
+    )
+    assert started.status_code == 202, started.text
+    job_id = started.json()["id"]
+    job: dict[str, object] = {}
+    for _ in range(200):
+        job = (await client.get(f"/v1/import-jobs/{job_id}")).json()
+        if job["state"] in ("succeeded", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["state"] == "succeeded"
+    assert (job["total_rows"], job["created"], job["rejected"]) == (30, 27, 3)
+    assert job["file_name"] == "desa-jua-jua.csv"
+
+    first = (await client.get(f"/v1/import-jobs/{job_id}/errors", params={"page_size": 2})).json()
+    assert [(e["line"], e["field"], e["code"]) for e in first["items"]] == [
+        (2, "TGL_LHR", "invalid_date"),
+        (3, "TGL_LHR", "invalid_date"),
+    ]
+    rest = (
+        await client.get(
+            f"/v1/import-jobs/{job_id}/errors", params={"page_token": first["next_page_token"]}
+        )
+    ).json()
+    assert [e["line"] for e in rest["items"]] == [4]
+    assert rest["next_page_token"] is None
+
+
+async def test_wrong_content_type_and_unknown_job(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/import-jobs", content=b"{}", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    missing = await client.get("/v1/import-jobs/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
