@@ -75,3 +75,25 @@ async def test_coverage_counts_eligible_and_recorded_per_child_area(database_url
     assert by_code["16.02.02"].flags == ["zero_denominator"]
     assert [c.area.code for c in village.children] == [kayu_agung]
     assert village.total.eligible == 3
+
+
+async def test_changes_deaths_and_late_snapshots(database_url: str) -> None:
+    from jemput.shared.events.residents import ResidentChangedV1, ResidentDiedV1
+
+    await migrate("analytics", database_url)
+    engine = create_engine(database_url)
+    village = "16.02.05.1001"
+    recorded = resident(village, date(1980, 1, 1), status="SUDAH_REKAM", serial=1)
+    other = resident(village, date(1981, 1, 1), serial=2)
+    late_snapshot = ResidentChangedV1(**recorded.model_dump() | {"ektp_status": "BELUM_REKAM"})
+    died = ResidentDiedV1(nik=other.nik, village_code=village, died_on=date(2026, 11, 1))
+    apply = handlers()
+    async with AsyncSession(engine) as session, session.begin():
+        await apply.apply(session, [event(recorded), event(other)])
+    async with AsyncSession(engine) as session, session.begin():
+        await apply.apply(session, [event(late_snapshot), event(died)])  # type: ignore[arg-type]
+    areas = load_area_table()
+    async with AsyncSession(engine) as session:
+        report = await coverage(session, areas, areas.get(village), date(2026, 11, 28))  # type: ignore[arg-type]
+    await engine.dispose()
+    assert (report.total.eligible, report.total.recorded) == (1, 1)

@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
-    relay_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    relay_batch_size: int = Field(default=5000, ge=1, le=50_000)
     relay_poll_interval_seconds: float = Field(default=0.05, gt=0, le=10)
     log_level: str = "INFO"
     log_json: bool = True

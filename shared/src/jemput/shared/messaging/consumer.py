@@ -15,9 +15,12 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.shared.db import is_postgres
 from jemput.shared.events.envelope import CloudEvent, EnvelopeError
 from jemput.shared.faults import CrashPoints
 from jemput.shared.messaging.dead_letter import DeadLetters, describe_failure
@@ -217,20 +220,13 @@ class IdempotentConsumer:
         if not events:
             return
         started = asyncio.get_running_loop().time()
+        unique: dict[str, InboundEvent[Any]] = {}
+        for event in events:
+            unique.setdefault(event.id, event)  # the same event twice in one batch counts once
         async with self._session_factory() as session, session.begin():
-            already = await self._already_applied(session, [e.id for e in events])
-            fresh: list[InboundEvent[Any]] = []
-            for event in events:
-                if event.id not in already:
-                    already.add(event.id)  # the same event twice in one batch counts once
-                    fresh.append(event)
+            claimed = await self._claim(await session.connection(), list(unique))
+            fresh = [event for event_id, event in unique.items() if event_id in claimed]
             await self._handlers.apply(session, fresh)
-            if fresh:
-                now = datetime.now(UTC)
-                await (await session.connection()).execute(
-                    insert(inbox),
-                    [{"consumer": self.name, "event_id": e.id, "applied_at": now} for e in fresh],
-                )
             self._crash("consumer.before_db_commit")
         self._crash("consumer.after_db_commit")
         if self._metrics:
@@ -239,17 +235,22 @@ class IdempotentConsumer:
             for event in fresh:
                 self._metrics.events_applied.labels(event.envelope.type).inc()
 
-    async def _already_applied(self, session: AsyncSession, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            result = await (await session.connection()).execute(
-                select(inbox.c.event_id).where(
-                    inbox.c.consumer == self.name, inbox.c.event_id.in_(chunk)
-                )
-            )
-            found.update(result.scalars())
-        return found
+    async def _claim(self, conn: AsyncConnection, ids: list[str]) -> set[str]:
+        """Insert the batch's ids into the inbox; the ones that were new are the ones to apply.
+
+        One INSERT … ON CONFLICT DO NOTHING RETURNING: its plan cannot go wrong the way a
+        lookup of hundreds of ids in a young, unanalysed inbox table can (a sequential scan per
+        batch), and it is a single round trip. The rows roll back with the batch if it fails.
+        """
+        insert_into = postgresql_insert if is_postgres(conn.engine) else sqlite_insert
+        now = datetime.now(UTC)
+        statement = (
+            insert_into(inbox)
+            .values([{"consumer": self.name, "event_id": i, "applied_at": now} for i in ids])
+            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+            .returning(inbox.c.event_id)
+        )
+        return set((await conn.execute(statement)).scalars())
 
     async def lag(self) -> dict[TopicPartition, int]:
         """Messages not yet read, per assigned partition (for /metrics)."""

@@ -30,6 +30,7 @@ class InboundEvent(Generic[P]):
 
 
 Handler = Callable[[AsyncSession, InboundEvent[Any]], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, Sequence[InboundEvent[Any]]], Awaitable[None]]
 
 
 class EventHandlers:
@@ -39,7 +40,7 @@ class EventHandlers:
     """
 
     def __init__(self) -> None:
-        self._handlers: dict[str, tuple[type[EventPayload], Handler]] = {}
+        self._handlers: dict[str, tuple[type[EventPayload], BatchHandler]] = {}
 
     def on(self, payload_class: type[P]) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -49,6 +50,17 @@ class EventHandlers:
         return register
 
     def add(self, payload_class: type[EventPayload], handler: Handler) -> None:
+        """A handler called once per event."""
+
+        async def one_by_one(session: AsyncSession, events: Sequence[InboundEvent[Any]]) -> None:
+            for event in events:
+                await handler(session, event)
+
+        self.add_batch(payload_class, one_by_one)
+
+    def add_batch(self, payload_class: type[EventPayload], handler: BatchHandler) -> None:
+        """A handler called once for each run of consecutive events of this type in a batch:
+        projections write one bulk statement instead of one per event."""
         if payload_class.event_type in self._handlers:
             raise ValueError(f"two handlers for {payload_class.event_type}")
         self._handlers[payload_class.event_type] = (payload_class, handler)
@@ -64,6 +76,13 @@ class EventHandlers:
         return {cls.producer for cls, _ in self._handlers.values()}
 
     async def apply(self, session: AsyncSession, events: Sequence[InboundEvent[Any]]) -> None:
-        for event in events:
-            _, handler = self._handlers[event.envelope.type]
-            await handler(session, event)
+        """Apply in order; consecutive events of one type go to their handler together."""
+        start = 0
+        while start < len(events):
+            event_type = events[start].envelope.type
+            end = start + 1
+            while end < len(events) and events[end].envelope.type == event_type:
+                end += 1
+            _, handler = self._handlers[event_type]
+            await handler(session, events[start:end])
+            start = end

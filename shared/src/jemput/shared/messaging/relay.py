@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jemput.shared.db import is_postgres
@@ -109,11 +110,16 @@ class OutboxRelay:
                 )
             await asyncio.gather(*deliveries)
             self._crash("relay.after_publish")
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([row.id for row in rows]))
-                .values(sent_at=datetime.now(UTC))
-            )
+            ids = [row.id for row in rows]
+            sent = update(outbox).values(sent_at=datetime.now(UTC))
+            if is_postgres(self._engine):
+                # One array parameter: the statement is compiled once, not once per batch size.
+                await conn.execute(
+                    sent.where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))),
+                    {"ids": ids},
+                )
+            else:
+                await conn.execute(sent.where(outbox.c.id.in_(ids)))
         if self._metrics:
             self._metrics.outbox_published.inc(len(rows))
         return len(rows)

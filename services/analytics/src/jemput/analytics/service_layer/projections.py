@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import Table, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ResidentFact
+from jemput.shared.db import is_postgres
 from jemput.shared.events.residents import (
     EktpStatusChangedV1,
     ResidentChangedV1,
@@ -18,31 +24,43 @@ from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 NOT_RECORDED = {"BELUM_WAJIB", "BELUM_REKAM"}
 
 
-async def on_resident_snapshot(
-    session: AsyncSession, event: InboundEvent[ResidentSnapshot]
+async def on_resident_snapshots(
+    session: AsyncSession, events: Sequence[InboundEvent[ResidentSnapshot]]
 ) -> None:
-    """Registered or changed: the register's view of the resident replaces ours."""
-    payload = event.payload
-    fact = await session.get(ResidentFact, payload.nik)
-    if fact is None:
-        fact = ResidentFact(
-            nik=payload.nik,
-            village_code=payload.village_code,
-            district_code=payload.village_code[:8],
-            regency_code=payload.village_code[:5],
-            birth_date=payload.birth_date,
-            ever_married=payload.marital_status != "BELUM_KAWIN",
+    """Registered or changed: the register's view of each resident replaces ours, in one
+    upsert per run of events. A recording is never undone by a later snapshot."""
+    latest: dict[str, ResidentSnapshot] = {}
+    for event in events:
+        latest[event.payload.nik] = event.payload
+    facts = _facts()
+    rows = [
+        {
+            "nik": p.nik,
+            "village_code": p.village_code,
+            "district_code": p.village_code[:8],
+            "regency_code": p.village_code[:5],
+            "birth_date": p.birth_date,
+            "ever_married": p.marital_status != "BELUM_KAWIN",
+            "alive": p.domicile_status != "DECEASED",
+            "domiciled": p.domicile_status == "RESIDENT",
+            "recorded": p.ektp_status not in NOT_RECORDED,
+        }
+        for p in latest.values()
+    ]
+    conn = await session.connection()
+    upsert = (postgresql_insert if is_postgres(conn.engine) else sqlite_insert)(facts).values(rows)
+    replaced = {c: upsert.excluded[c] for c in rows[0] if c not in ("nik", "recorded")}
+    await conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["nik"],
+            set_={**replaced, "recorded": or_(facts.c.recorded, upsert.excluded.recorded)},
         )
-    fact.village_code = payload.village_code
-    fact.district_code = payload.village_code[:8]
-    fact.regency_code = payload.village_code[:5]
-    fact.birth_date = payload.birth_date
-    fact.ever_married = payload.marital_status != "BELUM_KAWIN"
-    fact.alive = payload.domicile_status != "DECEASED"
-    fact.domiciled = payload.domicile_status == "RESIDENT"
-    # Recording is never undone: a late snapshot must not erase a recording seen before it.
-    fact.recorded = fact.recorded or payload.ektp_status not in NOT_RECORDED
-    session.add(fact)
+    )
+
+
+def _facts() -> Table:
+    table: Table = ResidentFact.__table__  # type: ignore[attr-defined]
+    return table
 
 
 async def on_moved_out(session: AsyncSession, event: InboundEvent[ResidentMovedOutV1]) -> None:
@@ -70,8 +88,8 @@ async def on_status_changed(
 
 def handlers() -> EventHandlers:
     registry = EventHandlers()
-    registry.add(ResidentRegisteredV1, on_resident_snapshot)
-    registry.add(ResidentChangedV1, on_resident_snapshot)
+    registry.add_batch(ResidentRegisteredV1, on_resident_snapshots)
+    registry.add_batch(ResidentChangedV1, on_resident_snapshots)
     registry.add(ResidentMovedOutV1, on_moved_out)
     registry.add(ResidentDiedV1, on_died)
     registry.add(EktpStatusChangedV1, on_status_changed)
