@@ -15,42 +15,10 @@ BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 metadata = sa.MetaData()
 
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", BigIntId, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("topic", sa.String(255), nullable=False),
-    sa.Column("partition_key", sa.String(255), nullable=False),
-    sa.Column("event_type", sa.String(255), nullable=False),
-    sa.Column("subject", sa.String(255), nullable=True),
-    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("payload", sa.LargeBinary(), nullable=False),
-    sa.Column("extensions", sa.JSON(), nullable=True),
-    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-)
 
-inbox = sa.Table(
-    "inbox",
-    metadata,
-    sa.Column("consumer", sa.String(255), primary_key=True),
-    sa.Column("event_id", sa.String(64), primary_key=True),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-relay_lock = sa.Table(
-    "outbox_relay_lock",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
-    sa.Column("holder", sa.String(255), nullable=True),
-    sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
-)
-
-
-def create_messaging_tables(op: Any) -> None:
-    """Alembic `upgrade` step: call from each service's first migration; never edit it."""
-    op.create_table(
-        "outbox",
+def _outbox_columns() -> list[sa.Column[Any]]:
+    # A function, not a list: a Column belongs to one Table, and the migration needs its own.
+    return [
         sa.Column("id", BigIntId, primary_key=True, autoincrement=True),
         sa.Column("event_id", sa.String(64), nullable=False, unique=True),
         sa.Column("topic", sa.String(255), nullable=False),
@@ -61,7 +29,34 @@ def create_messaging_tables(op: Any) -> None:
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("extensions", sa.JSON(), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-    )
+    ]
+
+
+def _inbox_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("consumer", sa.String(255), primary_key=True),
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+def _relay_lock_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("holder", sa.String(255), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
+outbox = sa.Table("outbox", metadata, *_outbox_columns())
+inbox = sa.Table("inbox", metadata, *_inbox_columns())
+relay_lock = sa.Table("outbox_relay_lock", metadata, *_relay_lock_columns())
+
+
+def create_messaging_tables(op: Any) -> None:
+    """Alembic `upgrade` step of each service's first migration. The columns are the runtime
+    tables' own: a change to them needs a new migration step in every service, not an edit."""
+    op.create_table("outbox", *_outbox_columns())
     # The relay only ever looks for unsent rows in id order; a partial index keeps that cheap
     # however many sent rows wait for the purge.
     op.create_index(
@@ -71,18 +66,8 @@ def create_messaging_tables(op: Any) -> None:
         postgresql_where=sa.text("sent_at IS NULL"),
         sqlite_where=sa.text("sent_at IS NULL"),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(255), primary_key=True),
-        sa.Column("event_id", sa.String(64), primary_key=True),
-        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-    )
-    op.create_table(
-        "outbox_relay_lock",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column("holder", sa.String(255), nullable=True),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
-    )
+    op.create_table("inbox", *_inbox_columns())
+    op.create_table("outbox_relay_lock", *_relay_lock_columns())
     op.bulk_insert(relay_lock, [{"id": 1, "holder": None, "heartbeat_at": None}])
 
 

@@ -28,6 +28,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TextIO
 
+from jemput.residents.service_layer.register_file import COLUMNS
 from jemput.shared.eligibility import adult_cutoff, is_eligible
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.reference.areas import (
@@ -55,24 +56,6 @@ __all__ = [
     "write_population",
 ]
 
-COLUMNS: tuple[str, ...] = (
-    "NIK",
-    "NO_KK",
-    "NAMA_LGKP",
-    "TMPT_LHR",
-    "TGL_LHR",
-    "JENIS_KLMIN",
-    "STAT_KWN",
-    "KODE_DESA",
-    "NO_RT",
-    "NO_RW",
-    "STAT_DOMISILI",
-    "PNYDNG_CCT",
-    "SAKIT_KRONIS",
-    "ODGJ",
-    "STAT_EKTP",
-    "KOREKSI_TGL_LHR",
-)
 
 # Fixed rather than today's date, so that the seed alone decides the file.
 DEFAULT_AS_OF = date(2026, 11, 28)
