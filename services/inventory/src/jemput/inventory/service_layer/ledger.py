@@ -1,0 +1,110 @@
+"""Write ledger entries. Never commits: the caller's transaction holds the entry and the balance.
+
+Each write locks the location's balance row first (`SELECT … FOR UPDATE` on PostgreSQL; on
+SQLite the transaction already holds the database write lock), checks the domain rules on the
+locked totals, and only then appends the entry — so stock never goes negative however many
+operators write at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from jemput.inventory.adapters.tables import LedgerEntry, StockBalance
+from jemput.inventory.domain.ledger import Entry, EntryKind, LedgerRuleBroken, Stock
+from jemput.shared.messaging.dead_letter import SafeError
+
+
+class StockRefused(SafeError):
+    """The movement would break the ledger's rules (e.g. no blank left)."""
+
+
+async def locked_balance(session: AsyncSession, location: str) -> StockBalance:
+    result = await session.exec(
+        select(StockBalance).where(StockBalance.location == location).with_for_update()
+    )
+    balance = result.first()
+    if balance is None:
+        balance = StockBalance(location=location)
+        session.add(balance)
+        await session.flush()
+        result = await session.exec(
+            select(StockBalance).where(StockBalance.location == location).with_for_update()
+        )
+        balance = result.one()
+    return balance
+
+
+async def append(
+    session: AsyncSession,
+    entry: Entry,
+    *,
+    actor: str,
+    reference: str | None = None,
+    job_id: str | None = None,
+    serial_from: str | None = None,
+    serial_to: str | None = None,
+    note: str | None = None,
+    reverses_id: int | None = None,
+) -> LedgerEntry:
+    balance = await locked_balance(session, entry.location)
+    try:
+        after = Stock(balance.on_hand, balance.reserved).after(entry)
+    except LedgerRuleBroken as exc:
+        raise StockRefused(str(exc)) from exc
+    row = LedgerEntry(
+        kind=entry.kind,
+        quantity=entry.quantity,
+        location=entry.location,
+        reverses_id=reverses_id,
+        reference=reference,
+        serial_from=serial_from,
+        serial_to=serial_to,
+        job_id=job_id,
+        actor=actor,
+        note=note,
+    )
+    session.add(row)
+    await session.flush()
+    balance.on_hand, balance.reserved, balance.last_entry_id = after.on_hand, after.reserved, row.id
+    session.add(balance)
+    return row
+
+
+async def reverse(session: AsyncSession, entry_id: int, *, actor: str, note: str) -> LedgerEntry:
+    original = await session.get(LedgerEntry, entry_id)
+    if original is None:
+        raise StockRefused("no ledger entry with this id")
+    if original.kind is EntryKind.REVERSAL:
+        raise StockRefused("a reversal cannot be reversed; record the movement again")
+    already = await session.exec(
+        select(LedgerEntry.id).where(col(LedgerEntry.reverses_id) == entry_id)
+    )
+    if already.first() is not None:
+        raise StockRefused("this entry was reversed already")
+    if original.kind is EntryKind.ADJUSTED:
+        correction = Entry(EntryKind.ADJUSTED, -original.quantity, original.location)
+    else:
+        correction = Entry(
+            EntryKind.REVERSAL, original.quantity, original.location, reverses=original.kind
+        )
+    return await append(
+        session, correction, actor=actor, note=note, reverses_id=entry_id, job_id=original.job_id
+    )
+
+
+async def replay(session: AsyncSession, location: str) -> Stock:
+    """The stock rebuilt from the entries alone (to check the stored balance against)."""
+    result = await session.exec(
+        select(LedgerEntry).where(LedgerEntry.location == location).order_by(col(LedgerEntry.id))
+    )
+    stock = Stock()
+    entries: Sequence[LedgerEntry] = result.all()
+    kinds = {e.id: e.kind for e in entries}
+    for row in entries:
+        reverses = kinds.get(row.reverses_id) if row.kind is EntryKind.REVERSAL else None
+        stock = stock.after(Entry(row.kind, row.quantity, row.location, reverses=reverses))
+    return stock
