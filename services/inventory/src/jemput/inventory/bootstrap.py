@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from jemput.inventory.service_layer.handlers import PrintQueueHandlers
 from jemput.inventory.settings import InventorySettings
+from jemput.shared.messaging.handlers import EventHandlers
 from jemput.shared.runtime import ServiceRuntime
 from jemput.shared.settings import ServiceSettings
 
 
 def bootstrap(settings: ServiceSettings | None = None) -> ServiceRuntime:
-    # A skeleton so far: it has its database, outbox and topic, and no event handlers yet.
-    return ServiceRuntime.from_settings(settings or InventorySettings(), handlers=None)
+    # The handlers publish through the runtime's own outbox, so they join the map once it
+    # exists; the consumer reads the map only when the runtime starts.
+    handlers = EventHandlers()
+    runtime = ServiceRuntime.from_settings(settings or InventorySettings(), handlers=handlers)
+    PrintQueueHandlers(runtime.outbox).register(handlers)
+    return runtime

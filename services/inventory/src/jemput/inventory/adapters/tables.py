@@ -48,3 +48,35 @@ class StockBalance(SQLModel, table=True):
     on_hand: int = 0
     reserved: int = 0
     last_entry_id: int | None = None
+
+
+class PrintJob(SQLModel, table=True):
+    """A resident's card on its way: created by a recording, printable once the national
+    system clears it (print-ready) and a blank is reserved for it."""
+
+    __tablename__ = "print_job"
+
+    id: str = Field(primary_key=True, max_length=36)
+    nik: str = Field(max_length=16, index=True)
+    village_code: str | None = Field(default=None, max_length=13)
+    recorded_at: datetime = Field(sa_type=UtcDateTime())
+    location: str = Field(default="office", max_length=20)
+    state: str = Field(default="OPEN", max_length=10)  # OPEN, PRINTED, ISSUED, DROPPED
+    has_blank: bool = False
+    print_ready: bool = False
+    card_serial: str | None = Field(default=None, max_length=30)
+    printed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    issued_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class Suket(SQLModel, table=True):
+    """A temporary certificate given instead of a card while no blank is available."""
+
+    __tablename__ = "suket"
+
+    number: str = Field(primary_key=True, max_length=40)
+    nik: str = Field(max_length=16, index=True)
+    job_id: str = Field(max_length=36)
+    issued_at: datetime = Field(sa_type=UtcDateTime())
+    valid_until: datetime = Field(sa_type=UtcDateTime())
+    cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
