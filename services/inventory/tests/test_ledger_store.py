@@ -102,3 +102,30 @@ async def test_two_operators_reserving_the_last_blank(database_url: str, attempt
         replayed = await ledger.replay(session, OFFICE)
     assert replayed == Stock(3, 3)
     await engine.dispose()
+
+
+async def test_stock_low_once_per_crossing(database_url: str) -> None:
+    import sqlalchemy as sa
+
+    from jemput.shared.messaging.outbox import Outbox
+    from jemput.shared.messaging.tables import outbox as outbox_table
+
+    await migrate("inventory", database_url)
+    engine = create_engine(database_url)
+    box = Outbox(source="/jemput/inventory", topic_for=lambda s: f"jemput.{s}.v1")
+    steps = [(K.RECEIVED, 101), (K.RESERVED, 1), (K.RESERVED, 1), (K.RESERVED, 1)]
+    steps += [(K.RECEIVED, 10), (K.RESERVED, 10), (K.RELEASED, 5)]
+    for kind, quantity in steps:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            await ledger.append(session, Entry(kind, quantity, OFFICE), actor="t", outbox=box)
+    async with engine.connect() as conn:
+        types = (
+            (await conn.execute(sa.select(outbox_table.c.event_type).order_by(outbox_table.c.id)))
+            .scalars()
+            .all()
+        )
+    await engine.dispose()
+    low = [t for t in types if t.endswith("stock_low.v1")]
+    # Available: 101, 100, 99 (crossed), 98, 108, 98 (crossed again), 103.
+    assert len(low) == 2
+    assert types.count("jemput.inventory.stock_changed.v1") == len(steps)

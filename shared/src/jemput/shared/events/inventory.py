@@ -41,4 +41,40 @@ class SuketIssuedV1(CardEvent):
     valid_until: date
 
 
-ALL: tuple[type[EventPayload], ...] = (CardPrintedV1, CardIssuedV1, SuketIssuedV1)
+class StockEvent(EventPayload):
+    """Events about the blank stock of one location, keyed by the location."""
+
+    producer: ClassVar[str] = "inventory"
+    location: str
+
+    def partition_key(self) -> str:
+        return self.location
+
+
+class StockLowV1(StockEvent):
+    """Available blanks fell below the threshold (published once per crossing)."""
+
+    event_type: ClassVar[str] = "jemput.inventory.stock_low.v1"
+    available: int
+    threshold: int
+    at: datetime
+
+
+class StockChangedV1(StockEvent):
+    """The stock after a ledger entry (for read models: on hand, reserved, available)."""
+
+    event_type: ClassVar[str] = "jemput.inventory.stock_changed.v1"
+    entry_kind: str
+    quantity: int
+    on_hand: int
+    reserved: int
+    at: datetime
+
+
+ALL: tuple[type[EventPayload], ...] = (
+    CardPrintedV1,
+    CardIssuedV1,
+    SuketIssuedV1,
+    StockLowV1,
+    StockChangedV1,
+)

@@ -48,6 +48,8 @@ class StockBalance(SQLModel, table=True):
     on_hand: int = 0
     reserved: int = 0
     last_entry_id: int | None = None
+    # Below this many available blanks the location publishes `stock_low` (once per crossing).
+    low_threshold: int = 100
 
 
 class PrintJob(SQLModel, table=True):

@@ -103,3 +103,8 @@ def count_adjustment(stock: Stock, counted: int, location: str) -> Entry | None:
     if counted < stock.reserved:
         raise LedgerRuleBroken("fewer blanks counted than are reserved: release jobs first")
     return Entry(EntryKind.ADJUSTED, difference, location)
+
+
+def crossed_below(before: Stock, after: Stock, threshold: int) -> bool:
+    """Available stock went from at-or-above the threshold to below it (once per crossing)."""
+    return before.available >= threshold > after.available

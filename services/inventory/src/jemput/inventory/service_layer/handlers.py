@@ -47,4 +47,6 @@ class PrintQueueHandlers:
 
     async def on_duplicate(self, session: AsyncSession, event: InboundEvent[Any]) -> None:
         payload: DuplicateFlaggedV1 = event.payload
-        await print_queue.on_duplicate(session, nik=payload.nik, actor=event.envelope.source)
+        await print_queue.on_duplicate(
+            session, self.outbox, nik=payload.nik, actor=event.envelope.source
+        )

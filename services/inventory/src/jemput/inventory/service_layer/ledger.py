@@ -14,8 +14,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.inventory.adapters.tables import LedgerEntry, StockBalance
-from jemput.inventory.domain.ledger import Entry, EntryKind, LedgerRuleBroken, Stock
+from jemput.inventory.domain.ledger import (
+    Entry,
+    EntryKind,
+    LedgerRuleBroken,
+    Stock,
+    crossed_below,
+)
+from jemput.shared.events.inventory import StockChangedV1, StockLowV1
 from jemput.shared.messaging.dead_letter import SafeError
+from jemput.shared.messaging.outbox import Outbox
 
 
 class StockRefused(SafeError):
@@ -49,10 +57,14 @@ async def append(
     serial_to: str | None = None,
     note: str | None = None,
     reverses_id: int | None = None,
+    outbox: Outbox | None = None,
 ) -> LedgerEntry:
+    """Append an entry; with an outbox, publish the new stock, and `stock_low` when available
+    stock falls below the location's threshold."""
     balance = await locked_balance(session, entry.location)
+    before = Stock(balance.on_hand, balance.reserved)
     try:
-        after = Stock(balance.on_hand, balance.reserved).after(entry)
+        after = before.after(entry)
     except LedgerRuleBroken as exc:
         raise StockRefused(str(exc)) from exc
     row = LedgerEntry(
@@ -71,6 +83,29 @@ async def append(
     await session.flush()
     balance.on_hand, balance.reserved, balance.last_entry_id = after.on_hand, after.reserved, row.id
     session.add(balance)
+    if outbox is not None:
+        at = row.recorded_at
+        await outbox.add(
+            session,
+            StockChangedV1(
+                location=entry.location,
+                entry_kind=str(entry.kind),
+                quantity=entry.quantity,
+                on_hand=after.on_hand,
+                reserved=after.reserved,
+                at=at,
+            ),
+        )
+        if crossed_below(before, after, balance.low_threshold):
+            await outbox.add(
+                session,
+                StockLowV1(
+                    location=entry.location,
+                    available=after.available,
+                    threshold=balance.low_threshold,
+                    at=at,
+                ),
+            )
     return row
 
 

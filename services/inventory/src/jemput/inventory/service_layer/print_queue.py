@@ -52,7 +52,7 @@ async def on_recorded(
     )
     session.add(job)
     await session.flush()
-    if not await _try_reserve(session, job, actor):
+    if not await _try_reserve(session, outbox, job, actor):
         await _issue_suket(session, outbox, job, recorded_at)
     return job
 
@@ -70,14 +70,20 @@ async def on_print_ready(
     return job
 
 
-async def on_duplicate(session: AsyncSession, *, nik: str, actor: str) -> PrintJob | None:
+async def on_duplicate(
+    session: AsyncSession, outbox: Outbox, *, nik: str, actor: str
+) -> PrintJob | None:
     """The recording matched someone else's: drop the job and give its blank back."""
     job = await open_job(session, nik)
     if job is None:
         return None
     if job.has_blank:
         await ledger.append(
-            session, Entry(EntryKind.RELEASED, 1, job.location), actor=actor, job_id=job.id
+            session,
+            Entry(EntryKind.RELEASED, 1, job.location),
+            actor=actor,
+            job_id=job.id,
+            outbox=outbox,
         )
         job.has_blank = False
     job.state = "DROPPED"
@@ -105,6 +111,7 @@ async def receive_blanks(
         reference=reference,
         serial_from=serial_from,
         serial_to=serial_to,
+        outbox=outbox,
     )
     balance = await ledger.locked_balance(session, location)
     free = balance.on_hand - balance.reserved  # released blanks count too
@@ -121,7 +128,7 @@ async def receive_blanks(
     )
     served = 0
     for job in waiting.all():
-        if not await _try_reserve(session, job, actor):
+        if not await _try_reserve(session, outbox, job, actor):
             break
         served += 1
     return entry, served
@@ -152,6 +159,7 @@ async def print_card(
         job_id=job.id,
         serial_from=card_serial,
         serial_to=card_serial,
+        outbox=outbox,
     )
     job.state, job.has_blank, job.card_serial, job.printed_at = "PRINTED", False, card_serial, at
     session.add(job)
@@ -168,17 +176,24 @@ async def print_card(
     return job
 
 
-async def spoil(session: AsyncSession, *, job_id: str, actor: str, note: str) -> PrintJob:
+async def spoil(
+    session: AsyncSession, outbox: Outbox, *, job_id: str, actor: str, note: str
+) -> PrintJob:
     """The print failed: the blank is lost and the job goes back to the queue for another."""
     job = await _locked_job(session, job_id)
     if job.state != "OPEN" or not job.has_blank:
         raise PrintRefused("only a job holding a blank can spoil it")
     await ledger.append(
-        session, Entry(EntryKind.SPOILED, 1, job.location), actor=actor, job_id=job.id, note=note
+        session,
+        Entry(EntryKind.SPOILED, 1, job.location),
+        actor=actor,
+        job_id=job.id,
+        note=note,
+        outbox=outbox,
     )
     job.has_blank = False
     session.add(job)
-    await _try_reserve(session, job, actor)
+    await _try_reserve(session, outbox, job, actor)
     return job
 
 
@@ -208,10 +223,14 @@ async def _locked_job(session: AsyncSession, job_id: str) -> PrintJob:
     return job
 
 
-async def _try_reserve(session: AsyncSession, job: PrintJob, actor: str) -> bool:
+async def _try_reserve(session: AsyncSession, outbox: Outbox, job: PrintJob, actor: str) -> bool:
     try:
         await ledger.append(
-            session, Entry(EntryKind.RESERVED, 1, job.location), actor=actor, job_id=job.id
+            session,
+            Entry(EntryKind.RESERVED, 1, job.location),
+            actor=actor,
+            job_id=job.id,
+            outbox=outbox,
         )
     except ledger.StockRefused:
         return False

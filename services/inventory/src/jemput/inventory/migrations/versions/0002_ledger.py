@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("on_hand", sa.Integer(), nullable=False),
         sa.Column("reserved", sa.Integer(), nullable=False),
         sa.Column("last_entry_id", sa.BigInteger(), nullable=True),
+        sa.Column("low_threshold", sa.Integer(), nullable=False, server_default="100"),
         sa.CheckConstraint(
             "on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand", name="stock_possible"
         ),
