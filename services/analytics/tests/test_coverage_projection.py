@@ -97,3 +97,34 @@ async def test_changes_deaths_and_late_snapshots(database_url: str) -> None:
         report = await coverage(session, areas, areas.get(village), date(2026, 11, 28))  # type: ignore[arg-type]
     await engine.dispose()
     assert (report.total.eligible, report.total.recorded) == (1, 1)
+
+
+async def test_a_field_recording_counts_even_before_the_resident_arrives(database_url: str) -> None:
+    from jemput.shared.events.outreach import RecordingCapturedV1
+
+    await migrate("analytics", database_url)
+    engine = create_engine(database_url)
+    village = "16.02.05.1001"
+    known = resident(village, date(1980, 1, 1), serial=1)
+    late = resident(village, date(1982, 2, 2), serial=2)
+    recordings = [
+        RecordingCapturedV1(
+            recording_id=f"r{n}", nik=p.nik, captured_at=datetime(2026, 11, 3, tzinfo=UTC)
+        )
+        for n, p in enumerate((known, late))
+    ]
+    apply = handlers()
+    async with AsyncSession(engine) as session, session.begin():
+        await apply.apply(session, [event(known)])
+    async with AsyncSession(engine) as session, session.begin():
+        await apply.apply(session, [event(r) for r in recordings])  # type: ignore[misc]
+    areas = load_area_table()
+    async with AsyncSession(engine) as session:
+        before = await coverage(session, areas, areas.get(village), date(2026, 11, 28))  # type: ignore[arg-type]
+    async with AsyncSession(engine) as session, session.begin():
+        await apply.apply(session, [event(late)])  # the register's event comes after
+    async with AsyncSession(engine) as session:
+        after = await coverage(session, areas, areas.get(village), date(2026, 11, 28))  # type: ignore[arg-type]
+    await engine.dispose()
+    assert (before.total.eligible, before.total.recorded) == (1, 1)
+    assert (after.total.eligible, after.total.recorded) == (2, 2)

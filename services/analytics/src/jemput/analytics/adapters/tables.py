@@ -21,3 +21,12 @@ class ResidentFact(SQLModel, table=True):
     alive: bool = True
     domiciled: bool = True
     recorded: bool = False
+
+
+class EarlyRecording(SQLModel, table=True):
+    """A recording whose resident analytics has not heard of yet (the register's event comes
+    later, on another topic): applied when the resident arrives."""
+
+    __tablename__ = "early_recording"
+
+    nik: str = Field(primary_key=True, max_length=16)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table, or_
+from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.analytics.adapters.tables import ResidentFact
+from jemput.analytics.adapters.tables import EarlyRecording, ResidentFact
 from jemput.shared.db import is_postgres
+from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.events.residents import (
     EktpStatusChangedV1,
     ResidentChangedV1,
@@ -56,6 +57,31 @@ async def on_resident_snapshots(
             set_={**replaced, "recorded": or_(facts.c.recorded, upsert.excluded.recorded)},
         )
     )
+    # Recordings that came in before these residents did.
+    early = _early().c.nik
+    waiting = select(early).where(early.in_(list(latest)))
+    await conn.execute(update(facts).where(facts.c.nik.in_(waiting)).values(recorded=True))
+    await conn.execute(delete(_early()).where(early.in_(list(latest))))
+
+
+async def on_recordings(
+    session: AsyncSession, events: Sequence[InboundEvent[RecordingCapturedV1]]
+) -> None:
+    """A field recording counts toward coverage at once: the resident is recorded."""
+    niks = list({event.payload.nik for event in events})
+    conn = await session.connection()
+    facts = _facts()
+    await conn.execute(update(facts).where(facts.c.nik.in_(niks)).values(recorded=True))
+    known = set((await conn.execute(select(facts.c.nik).where(facts.c.nik.in_(niks)))).scalars())
+    unknown = [{"nik": n} for n in niks if n not in known]
+    if unknown:
+        insert_into = postgresql_insert if is_postgres(conn.engine) else sqlite_insert
+        await conn.execute(insert_into(_early()).values(unknown).on_conflict_do_nothing())
+
+
+def _early() -> Table:
+    table: Table = EarlyRecording.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _facts() -> Table:
@@ -93,4 +119,5 @@ def handlers() -> EventHandlers:
     registry.add(ResidentMovedOutV1, on_moved_out)
     registry.add(ResidentDiedV1, on_died)
     registry.add(EktpStatusChangedV1, on_status_changed)
+    registry.add_batch(RecordingCapturedV1, on_recordings)
     return registry
