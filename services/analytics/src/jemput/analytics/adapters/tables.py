@@ -1,32 +1,206 @@
-"""Analytics read models, built from events only."""
+"""Analytics tables.
+
+The read models that events fill come in generations (`resident_g1`, `resident_g2`, ...): a
+rebuild replays the topics into a fresh generation while the active one keeps serving, then
+switches (`read_model_generation` says which one is active). They are SQLAlchemy Core tables
+made per generation from `generation_columns`; migration 0003 creates generation 1 with the same
+columns, and a later change of their shape is rolled out by a rebuild, not by an ALTER.
+
+Targets are settings people make, not facts from events: they live outside the generations and
+survive a rebuild.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-class ResidentFact(SQLModel, table=True):
-    """What analytics knows of one resident: enough to count them, nothing personal beyond it."""
-
-    __tablename__ = "resident_fact"
-
-    nik: str = Field(primary_key=True, max_length=16)
-    village_code: str = Field(max_length=13)
-    district_code: str = Field(index=True, max_length=8)
-    regency_code: str = Field(index=True, max_length=5)
-    birth_date: date
-    ever_married: bool
-    alive: bool = True
-    domiciled: bool = True
-    recorded: bool = False
+from jemput.shared.db.types import UtcDateTime
 
 
-class EarlyRecording(SQLModel, table=True):
-    """A recording whose resident analytics has not heard of yet (the register's event comes
-    later, on another topic): applied when the resident arrives."""
+def _now() -> datetime:
+    return datetime.now(UTC)
 
-    __tablename__ = "early_recording"
 
-    nik: str = Field(primary_key=True, max_length=16)
+class ReadModelGeneration(SQLModel, table=True):
+    """One set of read-model tables: `building` (a rebuild fills it), `active` (serving),
+    `retired` (replaced; its tables are dropped)."""
+
+    __tablename__ = "read_model_generation"
+
+    generation: int = Field(primary_key=True)
+    state: str = Field(max_length=16)
+    created_at: datetime = Field(sa_type=UtcDateTime(), default_factory=_now)
+    activated_at: datetime | None = Field(sa_type=UtcDateTime(), default=None)
+
+
+class CoverageTargetBase(SQLModel):
+    share: float = Field(gt=0, le=1, description="Coverage to reach, e.g. 0.95")
+    due: date = Field(description="The day by which to reach it")
+
+
+class CoverageTarget(CoverageTargetBase, table=True):
+    """A target set for one area (others use the settings' default)."""
+
+    __tablename__ = "coverage_target"
+
+    area_code: str = Field(primary_key=True, max_length=13)
+    updated_at: datetime = Field(sa_type=UtcDateTime(), default_factory=_now)
+    updated_by: str = Field(max_length=255)
+
+
+class CoverageTargetUpdate(CoverageTargetBase):
+    pass
+
+
+class CoverageTargetPublic(CoverageTargetBase):
+    area_code: str
+    # "area": set for this area; "default": the settings' target (nothing set for it).
+    source: str
+
+
+def _resident_columns() -> list[sa.Column[Any]]:
+    # Everything but the NIK may be unknown: a recording or a print can arrive (from another
+    # topic) before the register's snapshot of the resident does.
+    return [
+        sa.Column("nik", sa.String(16), primary_key=True),
+        sa.Column("village_code", sa.String(13), nullable=True),
+        sa.Column("district_code", sa.String(8), nullable=True),
+        sa.Column("regency_code", sa.String(5), nullable=True),
+        sa.Column("birth_date", sa.Date(), nullable=True),
+        sa.Column("ever_married", sa.Boolean(), nullable=True),
+        sa.Column("snapshot_at", UtcDateTime(), nullable=True),
+        sa.Column("left_on", sa.Date(), nullable=True),
+        sa.Column("left_at", UtcDateTime(), nullable=True),
+        sa.Column("recorded_on", sa.Date(), nullable=True),
+        sa.Column("print_ready_on", sa.Date(), nullable=True),
+        sa.Column("print_ready_at", UtcDateTime(), nullable=True),
+        sa.Column("duplicate_at", UtcDateTime(), nullable=True),
+        sa.Column("printed_on", sa.Date(), nullable=True),
+        sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("suket_on", sa.Date(), nullable=True),
+    ]
+
+
+def _recording_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("recording_id", sa.String(64), primary_key=True),
+        sa.Column("nik", sa.String(16), nullable=False),
+        sa.Column("session_id", sa.String(64), nullable=True),
+        sa.Column("team_id", sa.String(64), nullable=True),
+        sa.Column("kit_serial", sa.String(64), nullable=True),
+        sa.Column("village_code", sa.String(13), nullable=True),
+        sa.Column("captured_on", sa.Date(), nullable=False),
+    ]
+
+
+def _session_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("session_id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("village_code", sa.String(13), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("team_id", sa.String(64), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("planned_capacity", sa.Integer(), nullable=True),
+        # Space-separated serials of the working kits booked for the session.
+        sa.Column("kit_serials", sa.Text(), nullable=True),
+        sa.Column("reported_recorded", sa.Integer(), nullable=True),
+        sa.Column("closed_at", UtcDateTime(), nullable=True),
+    ]
+
+
+def _stock_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("location", sa.String(64), primary_key=True),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("reserved", sa.Integer(), nullable=False),
+        # The newest stock_changed applied: its time, then its place in the location's
+        # partition (two ledger entries can share a timestamp).
+        sa.Column("changed_at", UtcDateTime(), nullable=False),
+        sa.Column("changed_offset", sa.BigInteger(), nullable=False),
+        sa.Column("low_threshold", sa.Integer(), nullable=True),
+        sa.Column("low_at", UtcDateTime(), nullable=True),
+    ]
+
+
+def _stock_movement_columns() -> list[sa.Column[Any]]:
+    # One row per stock_changed event, so applying it twice changes nothing.
+    return [
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("location", sa.String(64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("entry_kind", sa.String(24), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+    ]
+
+
+def _resident_indexes(name: str) -> list[tuple[str, list[str]]]:
+    return [
+        (f"ix_{name}_district", ["district_code", "village_code"]),
+        (f"ix_{name}_regency", ["regency_code", "district_code"]),
+    ]
+
+
+# Base name → (columns, extra indexes). The generation's tables are `<base>_g<n>`.
+GENERATION_TABLES: dict[
+    str, tuple[Callable[[], list[sa.Column[Any]]], Callable[[str], list[tuple[str, list[str]]]]]
+] = {
+    "resident": (_resident_columns, _resident_indexes),
+    "recording": (
+        _recording_columns,
+        lambda name: [(f"ix_{name}_day", ["captured_on"]), (f"ix_{name}_session", ["session_id"])],
+    ),
+    "outreach_session": (_session_columns, lambda name: [(f"ix_{name}_day", ["day"])]),
+    "stock": (_stock_columns, lambda name: []),
+    "stock_movement": (
+        _stock_movement_columns,
+        lambda name: [(f"ix_{name}_day", ["location", "day"])],
+    ),
+}
+
+
+def generation_table_name(base: str, generation: int) -> str:
+    return f"{base}_g{generation}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadModelTables:
+    """The read-model tables of one generation."""
+
+    generation: int
+    metadata: sa.MetaData
+    resident: sa.Table
+    recording: sa.Table
+    session: sa.Table
+    stock: sa.Table
+    stock_movement: sa.Table
+
+
+@functools.cache
+def read_model_tables(generation: int) -> ReadModelTables:
+    if generation < 1:
+        raise ValueError(f"generation must be 1 or more, got {generation}")
+    metadata = sa.MetaData()
+    tables: dict[str, sa.Table] = {}
+    for base, (columns, indexes) in GENERATION_TABLES.items():
+        name = generation_table_name(base, generation)
+        table = sa.Table(name, metadata, *columns())
+        for index_name, index_columns in indexes(name):
+            sa.Index(index_name, *(table.c[c] for c in index_columns))
+        tables[base] = table
+    return ReadModelTables(
+        generation=generation,
+        metadata=metadata,
+        resident=tables["resident"],
+        recording=tables["recording"],
+        session=tables["outreach_session"],
+        stock=tables["stock"],
+        stock_movement=tables["stock_movement"],
+    )

@@ -1,23 +1,61 @@
-"""Coverage = recorded ÷ eligible, per child area of the area asked about, as of a date."""
+"""Coverage = recorded ÷ eligible, with the card pipeline beside it, per child area of the area
+asked about, as of a day. Everything is counted from the residents' dated facts, so any past
+or coming day can be asked about: a birthday moves a resident into the denominator on the day.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.analytics.adapters.tables import ResidentFact
+from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.service_layer.generations import active_tables
+from jemput.shared.db import core_connection
 from jemput.shared.eligibility import adult_cutoff
 from jemput.shared.reference.areas import Area, AreaLevel, AreaTable
+from jemput.shared.timezone import OFFICE_TIMEZONE
+
+
+@dataclass(frozen=True, slots=True)
+class AreaCounts:
+    """Residents of an area as of a day (living in the regency unless said otherwise)."""
+
+    residents: int = 0  # known to the register, living here, eligible or not
+    eligible: int = 0
+    recorded: int = 0
+    print_ready: int = 0
+    duplicates: int = 0  # flagged by the national de-duplication, not cleared since
+    printed: int = 0
+    issued: int = 0
+    suket_outstanding: int = 0  # holding a SUKET, card not issued yet
+
+    def __add__(self, other: AreaCounts) -> AreaCounts:
+        return AreaCounts(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(AreaCounts))
+        )
+
+
+COUNT_NAMES = tuple(f.name for f in fields(AreaCounts))
 
 
 @dataclass(frozen=True, slots=True)
 class AreaCoverage:
     area: Area
-    eligible: int
-    recorded: int
+    counts: AreaCounts
+
+    @property
+    def eligible(self) -> int:
+        return self.counts.eligible
+
+    @property
+    def recorded(self) -> int:
+        return self.counts.recorded
 
     @property
     def coverage(self) -> float | None:
@@ -25,6 +63,8 @@ class AreaCoverage:
 
     @property
     def flags(self) -> list[str]:
+        if self.counts.residents == 0:
+            return ["no_denominator"]
         if self.eligible == 0:
             return ["zero_denominator"]
         if self.recorded > self.eligible:
@@ -40,43 +80,87 @@ class CoverageReport:
     children: list[AreaCoverage]
 
 
-def _facts() -> Table:
-    table: Table = ResidentFact.__table__  # type: ignore[attr-defined]
-    return table
+def end_of_office_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(OFFICE_TIMEZONE))
+
+
+def measures(tables: ReadModelTables, as_of: date) -> list[ColumnElement[Any]]:
+    """One SUM per field of `AreaCounts`, in its order."""
+    r = tables.resident.c
+    known = r.birth_date.is_not(None)
+    living = and_(known, or_(r.left_on.is_(None), r.left_on > as_of))
+    conditions = {
+        "residents": living,
+        "eligible": and_(living, or_(r.ever_married, r.birth_date <= adult_cutoff(as_of))),
+        "recorded": and_(living, r.recorded_on <= as_of),
+        "print_ready": and_(living, r.print_ready_on <= as_of),
+        "duplicates": and_(
+            living,
+            r.duplicate_at < end_of_office_day(as_of),
+            or_(r.print_ready_at.is_(None), r.print_ready_at < r.duplicate_at),
+        ),
+        "printed": and_(living, r.printed_on <= as_of),
+        "issued": and_(living, r.issued_on <= as_of),
+        "suket_outstanding": and_(
+            living, r.suket_on <= as_of, or_(r.issued_on.is_(None), r.issued_on > as_of)
+        ),
+    }
+    return [func.sum(case((conditions[name], 1), else_=0)) for name in COUNT_NAMES]
+
+
+async def counts_by(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    as_of: date,
+    *,
+    group: str,
+    within: Area | None = None,
+) -> dict[str, AreaCounts]:
+    """Counts per code of `group` (`regency_code`, `district_code` or `village_code`), for the
+    residents of `within` (all residents without it)."""
+    r = tables.resident.c
+    column = r[group]
+    query = select(column, *measures(tables, as_of)).group_by(column)
+    if within is not None:
+        if within.level is AreaLevel.PROVINCE:
+            query = query.where(r.regency_code.startswith(within.code + "."))
+        else:
+            own = {
+                AreaLevel.REGENCY: r.regency_code,
+                AreaLevel.DISTRICT: r.district_code,
+                AreaLevel.VILLAGE: r.village_code,
+            }[within.level]
+            query = query.where(own == within.code)
+    result = await conn.execute(query)
+    return {
+        code: AreaCounts(*(int(v or 0) for v in values))
+        for code, *values in result.all()
+        if code is not None
+    }
+
+
+_CHILD_GROUP = {
+    AreaLevel.PROVINCE: "regency_code",
+    AreaLevel.REGENCY: "district_code",
+    AreaLevel.DISTRICT: "village_code",
+    AreaLevel.VILLAGE: "village_code",
+}
 
 
 async def coverage(
-    session: AsyncSession, areas: AreaTable, area: Area, as_of: date
+    session: AsyncSession | AsyncConnection,
+    areas: AreaTable,
+    area: Area,
+    as_of: date,
+    *,
+    tables: ReadModelTables | None = None,
 ) -> CoverageReport:
-    facts = _facts().c
-    # Which fact column holds the code of the child areas, and which one the area's own code.
-    child_column = {
-        AreaLevel.PROVINCE: facts.regency_code,
-        AreaLevel.REGENCY: facts.district_code,
-        AreaLevel.DISTRICT: facts.village_code,
-        AreaLevel.VILLAGE: facts.village_code,
-    }[area.level]
-    living = facts.alive & facts.domiciled
-    eligible = living & (facts.ever_married | (facts.birth_date <= adult_cutoff(as_of)))
-    query = select(
-        child_column,
-        func.sum(case((eligible, 1), else_=0)),
-        func.sum(case((living & facts.recorded, 1), else_=0)),
-    ).group_by(child_column)
-    if area.level is AreaLevel.PROVINCE:
-        query = query.where(facts.regency_code.startswith(area.code + "."))
-    else:
-        own_column = {
-            AreaLevel.REGENCY: facts.regency_code,
-            AreaLevel.DISTRICT: facts.district_code,
-            AreaLevel.VILLAGE: facts.village_code,
-        }[area.level]
-        query = query.where(own_column == area.code)
-    counts = {
-        code: (int(e or 0), int(r or 0))
-        for code, e, r in (await (await session.connection()).execute(query)).all()
-    }
+    conn = await core_connection(session)
+    tables = tables or await active_tables(conn)
+    counts = await counts_by(conn, tables, as_of, group=_CHILD_GROUP[area.level], within=area)
     children_areas = [area] if area.level is AreaLevel.VILLAGE else areas.children(area.code)
-    children = [AreaCoverage(child, *counts.get(child.code, (0, 0))) for child in children_areas]
-    total = AreaCoverage(area, sum(c.eligible for c in children), sum(c.recorded for c in children))
+    children = [
+        AreaCoverage(child, counts.get(child.code, AreaCounts())) for child in children_areas
+    ]
+    total = AreaCoverage(area, sum((c.counts for c in children), AreaCounts()))
     return CoverageReport(area=area, as_of=as_of, total=total, children=children)

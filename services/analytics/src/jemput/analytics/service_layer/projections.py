@@ -1,19 +1,48 @@
-"""Event handlers that keep the read models; each is idempotent under the consumer's inbox."""
+"""Event handlers that keep the read models of one generation.
+
+Each batch handler reads the rows its events touch, merges the events into them with the
+order-free rules of `domain.resident_facts` (and the same idea for sessions and stock), and
+writes them back in one upsert, as the only writer of the generation (`lock_for_writing`).
+So the numbers do not depend on the order events arrive in, and applying an event twice changes
+nothing: the inbox skips repeats already, and a rebuild's last pass re-applies on purpose.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, delete, or_, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.analytics.adapters.tables import EarlyRecording, ResidentFact
+from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.domain.resident_facts import ResidentFacts, Snapshot, office_day
+from jemput.analytics.service_layer.generations import active_tables, lock_for_writing
 from jemput.shared.db import is_postgres
-from jemput.shared.events.outreach import RecordingCapturedV1
+from jemput.shared.events.base import EventPayload
+from jemput.shared.events.inventory import (
+    CardIssuedV1,
+    CardPrintedV1,
+    StockChangedV1,
+    StockLowV1,
+    SuketIssuedV1,
+)
+from jemput.shared.events.outreach import (
+    RecordingCapturedV1,
+    SessionCancelledV1,
+    SessionCompletedV1,
+    SessionEvent,
+    SessionScheduledV1,
+)
 from jemput.shared.events.residents import (
+    DuplicateFlaggedV1,
     EktpStatusChangedV1,
+    PrintReadyV1,
     ResidentChangedV1,
     ResidentDiedV1,
     ResidentMovedOutV1,
@@ -22,102 +51,299 @@ from jemput.shared.events.residents import (
 )
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 
-NOT_RECORDED = {"BELUM_WAJIB", "BELUM_REKAM"}
+TablesFor = Callable[[AsyncConnection], Awaitable[ReadModelTables]]
+Change = Callable[[ResidentFacts], ResidentFacts]
+# Rows per upsert statement: well under SQLite's limit of bound parameters.
+_ROWS_PER_STATEMENT = 1000
+# Later states win over earlier ones whatever order the session's events arrive in.
+_SESSION_STATE_RANK = {"scheduled": 0, "completed": 1, "cancelled": 1}
 
 
-async def on_resident_snapshots(
-    session: AsyncSession, events: Sequence[InboundEvent[ResidentSnapshot]]
-) -> None:
-    """Registered or changed: the register's view of each resident replaces ours, in one
-    upsert per run of events. A recording is never undone by a later snapshot."""
-    latest: dict[str, ResidentSnapshot] = {}
-    for event in events:
-        latest[event.payload.nik] = event.payload
-    facts = _facts()
-    rows = [
-        {
-            "nik": p.nik,
-            "village_code": p.village_code,
-            "district_code": p.village_code[:8],
-            "regency_code": p.village_code[:5],
-            "birth_date": p.birth_date,
-            "ever_married": p.marital_status != "BELUM_KAWIN",
-            "alive": p.domicile_status != "DECEASED",
-            "domiciled": p.domicile_status == "RESIDENT",
-            "recorded": p.ektp_status not in NOT_RECORDED,
-        }
-        for p in latest.values()
-    ]
-    conn = await session.connection()
-    upsert = (postgresql_insert if is_postgres(conn.engine) else sqlite_insert)(facts).values(rows)
-    replaced = {c: upsert.excluded[c] for c in rows[0] if c not in ("nik", "recorded")}
-    await conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["nik"],
-            set_={**replaced, "recorded": or_(facts.c.recorded, upsert.excluded.recorded)},
-        )
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _snapshot(event: InboundEvent[ResidentSnapshot]) -> Change:
+    p = event.payload
+    snapshot = Snapshot(
+        village_code=p.village_code,
+        birth_date=p.birth_date,
+        ever_married=p.marital_status != "BELUM_KAWIN",
+        living_here=p.domicile_status == "RESIDENT",
+        ektp_status=p.ektp_status,
+        suket_outstanding=p.suket_outstanding,
+        at=_utc(event.envelope.time),
     )
-    # Recordings that came in before these residents did.
-    early = _early().c.nik
-    waiting = select(early).where(early.in_(list(latest)))
-    await conn.execute(update(facts).where(facts.c.nik.in_(waiting)).values(recorded=True))
-    await conn.execute(delete(_early()).where(early.in_(list(latest))))
+    return lambda facts: facts.with_snapshot(snapshot)
 
 
-async def on_recordings(
-    session: AsyncSession, events: Sequence[InboundEvent[RecordingCapturedV1]]
+def _resident_change(event: InboundEvent[Any]) -> Change:
+    """How one event changes the facts of its resident."""
+    p: EventPayload = event.payload
+    if isinstance(p, ResidentSnapshot):
+        return _snapshot(event)
+    if isinstance(p, ResidentMovedOutV1):
+        moved_on, at = p.moved_on, _utc(event.envelope.time)
+        return lambda facts: facts.with_departure(moved_on, at)
+    if isinstance(p, ResidentDiedV1):
+        died_on, at = p.died_on, _utc(event.envelope.time)
+        return lambda facts: facts.with_departure(died_on, at)
+    if isinstance(p, EktpStatusChangedV1):
+        status, changed = p.to_status, _utc(p.changed_at)
+        holds_suket = p.suket_outstanding
+
+        def status_changed(facts: ResidentFacts) -> ResidentFacts:
+            facts = facts.with_status(status, office_day(changed), changed)
+            return facts.suket(office_day(changed)) if holds_suket else facts
+
+        return status_changed
+    if isinstance(p, PrintReadyV1):
+        decided = _utc(p.decided_at)
+        return lambda facts: facts.print_ready(office_day(decided), decided)
+    if isinstance(p, DuplicateFlaggedV1):
+        flagged = _utc(p.decided_at)
+        return lambda facts: facts.duplicate(flagged)
+    if isinstance(p, RecordingCapturedV1):
+        captured = office_day(p.captured_at)
+        return lambda facts: facts.recorded(captured)
+    if isinstance(p, CardPrintedV1):
+        printed = office_day(p.printed_at)
+        return lambda facts: facts.printed(printed)
+    if isinstance(p, CardIssuedV1):
+        issued = office_day(p.issued_at)
+        return lambda facts: facts.issued(issued)
+    if isinstance(p, SuketIssuedV1):
+        suket = office_day(p.issued_at)
+        return lambda facts: facts.suket(suket)
+    raise TypeError(f"not an event about a resident: {type(p).__name__}")
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    return (postgresql_insert if is_postgres(conn.engine) else sqlite_insert)(table)
+
+
+async def _upsert(
+    conn: AsyncConnection, table: Table, key: str, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """A field recording counts toward coverage at once: the resident is recorded."""
-    niks = list({event.payload.nik for event in events})
-    conn = await session.connection()
-    facts = _facts()
-    await conn.execute(update(facts).where(facts.c.nik.in_(niks)).values(recorded=True))
-    known = set((await conn.execute(select(facts.c.nik).where(facts.c.nik.in_(niks)))).scalars())
-    unknown = [{"nik": n} for n in niks if n not in known]
-    if unknown:
-        insert_into = postgresql_insert if is_postgres(conn.engine) else sqlite_insert
-        await conn.execute(insert_into(_early()).values(unknown).on_conflict_do_nothing())
+    """Insert the rows, or replace every column of the ones that exist."""
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        statement = _insert(conn, table).values(list(chunk))
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[key],
+                set_={c: statement.excluded[c] for c in chunk[0] if c != key},
+            )
+        )
 
 
-def _early() -> Table:
-    table: Table = EarlyRecording.__table__  # type: ignore[attr-defined]
-    return table
+async def _insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        statement = _insert(conn, table).values(list(rows[start : start + _ROWS_PER_STATEMENT]))
+        await conn.execute(statement.on_conflict_do_nothing())
 
 
-def _facts() -> Table:
-    table: Table = ResidentFact.__table__  # type: ignore[attr-defined]
-    return table
+async def _stored(
+    conn: AsyncConnection, table: Table, key: str, keys: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    wanted = list(keys)
+    for start in range(0, len(wanted), _ROWS_PER_STATEMENT):
+        chunk = wanted[start : start + _ROWS_PER_STATEMENT]
+        rows = await conn.execute(select(table).where(table.c[key].in_(chunk)))
+        for row in rows.mappings():
+            found[row[key]] = dict(row)
+    return found
 
 
-async def on_moved_out(session: AsyncSession, event: InboundEvent[ResidentMovedOutV1]) -> None:
-    fact = await session.get(ResidentFact, event.payload.nik)
-    if fact is not None:
-        fact.domiciled = False
-        session.add(fact)
+def _facts_row(facts: ResidentFacts) -> dict[str, Any]:
+    return asdict(facts) | {
+        "district_code": facts.district_code,
+        "regency_code": facts.regency_code,
+    }
 
 
-async def on_died(session: AsyncSession, event: InboundEvent[ResidentDiedV1]) -> None:
-    fact = await session.get(ResidentFact, event.payload.nik)
-    if fact is not None:
-        fact.alive = False
-        session.add(fact)
+def _facts_of(row: dict[str, Any]) -> ResidentFacts:
+    fields = {k: v for k, v in row.items() if k not in ("district_code", "regency_code")}
+    return ResidentFacts(**fields)
 
 
-async def on_status_changed(
-    session: AsyncSession, event: InboundEvent[EktpStatusChangedV1]
-) -> None:
-    fact = await session.get(ResidentFact, event.payload.nik)
-    if fact is not None and event.payload.to_status not in NOT_RECORDED:
-        fact.recorded = True
-        session.add(fact)
+class Projections:
+    """The handlers, writing to the generation `tables_for` names (the active one by default;
+    a rebuild names the one it builds)."""
+
+    def __init__(self, tables_for: TablesFor | None = None) -> None:
+        self._tables_for = tables_for or active_tables
+
+    async def _tables(self, session: AsyncSession) -> tuple[AsyncConnection, ReadModelTables]:
+        conn = await session.connection()
+        tables = await self._tables_for(conn)
+        await lock_for_writing(conn, tables.generation)
+        return conn, tables
+
+    async def on_resident_events(
+        self, session: AsyncSession, events: Sequence[InboundEvent[Any]]
+    ) -> None:
+        conn, tables = await self._tables(session)
+        await self._change_residents(
+            conn, tables, [(e.payload.nik, _resident_change(e)) for e in events]
+        )
+
+    async def _change_residents(
+        self, conn: AsyncConnection, tables: ReadModelTables, changes: Sequence[tuple[str, Change]]
+    ) -> None:
+        stored = await _stored(conn, tables.resident, "nik", {nik for nik, _ in changes})
+        facts = {nik: _facts_of(row) for nik, row in stored.items()}
+        for nik, change in changes:
+            facts[nik] = change(facts.get(nik) or ResidentFacts(nik=nik))
+        await _upsert(conn, tables.resident, "nik", [_facts_row(f) for f in facts.values()])
+
+    async def on_recordings(
+        self, session: AsyncSession, events: Sequence[InboundEvent[RecordingCapturedV1]]
+    ) -> None:
+        """A field recording counts toward coverage at once, and toward its team's and kit's
+        productivity (once per recording id: outreach may publish a recording again)."""
+        conn, tables = await self._tables(session)
+        await self._change_residents(
+            conn, tables, [(e.payload.nik, _resident_change(e)) for e in events]
+        )
+        rows = {
+            e.payload.recording_id: {
+                "recording_id": e.payload.recording_id,
+                "nik": e.payload.nik,
+                "session_id": e.payload.session_id,
+                "team_id": e.payload.team_id,
+                "kit_serial": e.payload.kit_serial,
+                "village_code": e.payload.village_code,
+                "captured_on": office_day(e.payload.captured_at),
+            }
+            for e in events
+        }
+        await _insert_new(conn, tables.recording, list(rows.values()))
+
+    async def on_sessions(
+        self, session: AsyncSession, events: Sequence[InboundEvent[SessionEvent]]
+    ) -> None:
+        conn, tables = await self._tables(session)
+        stored = await _stored(
+            conn, tables.session, "session_id", {e.payload.session_id for e in events}
+        )
+        for event in events:
+            p = event.payload
+            row = stored.get(p.session_id) or {
+                "session_id": p.session_id,
+                "state": "scheduled",
+                "planned_capacity": None,
+                "kit_serials": None,
+                "reported_recorded": None,
+                "closed_at": None,
+            }
+            row |= {"kind": p.kind, "village_code": p.village_code, "day": p.day}
+            row["team_id"] = p.team_id
+            if isinstance(p, SessionScheduledV1):
+                row |= {
+                    "planned_capacity": p.planned_capacity,
+                    "kit_serials": " ".join(p.kit_serials),
+                }
+            elif isinstance(p, SessionCompletedV1):
+                row |= {"reported_recorded": p.recorded, "closed_at": _utc(p.completed_at)}
+            elif isinstance(p, SessionCancelledV1):
+                row["closed_at"] = _utc(p.cancelled_at)
+            state = _session_state(p)
+            if _SESSION_STATE_RANK[state] >= _SESSION_STATE_RANK[row["state"]]:
+                row["state"] = state
+            stored[p.session_id] = row
+        await _upsert(conn, tables.session, "session_id", list(stored.values()))
+
+    async def on_stock_changed(
+        self, session: AsyncSession, events: Sequence[InboundEvent[StockChangedV1]]
+    ) -> None:
+        """The newest stock of each location wins (by its time, then its offset)."""
+        conn, tables = await self._tables(session)
+        await _insert_new(
+            conn,
+            tables.stock_movement,
+            [
+                {
+                    "event_id": e.id,
+                    "location": e.payload.location,
+                    "day": office_day(e.payload.at),
+                    "entry_kind": e.payload.entry_kind,
+                    "quantity": e.payload.quantity,
+                }
+                for e in events
+            ],
+        )
+        stored = await _stored(conn, tables.stock, "location", {e.payload.location for e in events})
+        for event in events:
+            p = event.payload
+            row = stored.get(p.location)
+            version = (_utc(p.at), event.offset)
+            if row is not None and (row["changed_at"], row["changed_offset"]) >= version:
+                continue
+            stored[p.location] = (row or {"low_threshold": None, "low_at": None}) | {
+                "location": p.location,
+                "on_hand": p.on_hand,
+                "reserved": p.reserved,
+                "changed_at": version[0],
+                "changed_offset": version[1],
+            }
+        await _upsert(conn, tables.stock, "location", list(stored.values()))
+
+    async def on_stock_low(
+        self, session: AsyncSession, events: Sequence[InboundEvent[StockLowV1]]
+    ) -> None:
+        """The location's threshold and when it was last crossed (the stock itself comes with
+        stock_changed, published in the same transaction)."""
+        conn, tables = await self._tables(session)
+        stored = await _stored(conn, tables.stock, "location", {e.payload.location for e in events})
+        for event in events:
+            p = event.payload
+            at = _utc(p.at)
+            row = stored.get(p.location) or {
+                "location": p.location,
+                "on_hand": p.available,
+                "reserved": 0,
+                "changed_at": at,
+                "changed_offset": -1,  # any stock_changed of the location replaces it
+                "low_at": None,
+            }
+            if row["low_at"] is None or at >= row["low_at"]:
+                row |= {"low_threshold": p.threshold, "low_at": at}
+            stored[p.location] = row
+        await _upsert(conn, tables.stock, "location", list(stored.values()))
+
+    def handlers(self) -> EventHandlers:
+        registry = EventHandlers()
+        for resident_event in (
+            ResidentRegisteredV1,
+            ResidentChangedV1,
+            ResidentMovedOutV1,
+            ResidentDiedV1,
+            EktpStatusChangedV1,
+            PrintReadyV1,
+            DuplicateFlaggedV1,
+            CardPrintedV1,
+            CardIssuedV1,
+            SuketIssuedV1,
+        ):
+            registry.add_batch(resident_event, self.on_resident_events)
+        registry.add_batch(RecordingCapturedV1, self.on_recordings)
+        for session_event in (SessionScheduledV1, SessionCompletedV1, SessionCancelledV1):
+            registry.add_batch(session_event, self.on_sessions)
+        registry.add_batch(StockChangedV1, self.on_stock_changed)
+        registry.add_batch(StockLowV1, self.on_stock_low)
+        return registry
 
 
-def handlers() -> EventHandlers:
-    registry = EventHandlers()
-    registry.add_batch(ResidentRegisteredV1, on_resident_snapshots)
-    registry.add_batch(ResidentChangedV1, on_resident_snapshots)
-    registry.add(ResidentMovedOutV1, on_moved_out)
-    registry.add(ResidentDiedV1, on_died)
-    registry.add(EktpStatusChangedV1, on_status_changed)
-    registry.add_batch(RecordingCapturedV1, on_recordings)
-    return registry
+def _session_state(payload: SessionEvent) -> str:
+    if isinstance(payload, SessionCompletedV1):
+        return "completed"
+    if isinstance(payload, SessionCancelledV1):
+        return "cancelled"
+    return "scheduled"
+
+
+def handlers(tables_for: TablesFor | None = None) -> EventHandlers:
+    """The analytics consumer's handler map."""
+    return Projections(tables_for).handlers()
