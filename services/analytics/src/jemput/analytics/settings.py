@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from jemput.shared.settings import ServiceSettings
+from jemput.shared.timezone import today_in_office
 
 
 class AnalyticsSettings(ServiceSettings):
@@ -14,4 +17,12 @@ class AnalyticsSettings(ServiceSettings):
     service_name: str = "analytics"
     http_port: int = 8004
     database_url: str = "sqlite+aiosqlite:///var/analytics.db"
+    # The target of every area that has none of its own (`PUT /v1/targets/{area}`).
     coverage_target: float = Field(default=0.95, gt=0, le=1)
+    # Default: 31 December of the current year at the office.
+    target_due: date | None = None
+    # The regency the dashboard opens on and whose areas the data-quality checks cover.
+    regency_code: str = Field(default="16.02", pattern=r"^[0-9]{2}\.[0-9]{2}$")
+
+    def default_due(self) -> date:
+        return self.target_due or date(today_in_office().year, 12, 31)

@@ -108,6 +108,27 @@ def measures(tables: ReadModelTables, as_of: date) -> list[ColumnElement[Any]]:
     return [func.sum(case((conditions[name], 1), else_=0)) for name in COUNT_NAMES]
 
 
+CHILD_GROUP = {
+    AreaLevel.PROVINCE: "regency_code",
+    AreaLevel.REGENCY: "district_code",
+    AreaLevel.DISTRICT: "village_code",
+    AreaLevel.VILLAGE: "village_code",
+}
+
+
+def within_area(tables: ReadModelTables, area: Area) -> ColumnElement[bool]:
+    """The residents of an area."""
+    r = tables.resident.c
+    if area.level is AreaLevel.PROVINCE:
+        return r.regency_code.startswith(area.code + ".")
+    own = {
+        AreaLevel.REGENCY: r.regency_code,
+        AreaLevel.DISTRICT: r.district_code,
+        AreaLevel.VILLAGE: r.village_code,
+    }[area.level]
+    return own == area.code
+
+
 async def counts_by(
     conn: AsyncConnection,
     tables: ReadModelTables,
@@ -118,33 +139,16 @@ async def counts_by(
 ) -> dict[str, AreaCounts]:
     """Counts per code of `group` (`regency_code`, `district_code` or `village_code`), for the
     residents of `within` (all residents without it)."""
-    r = tables.resident.c
-    column = r[group]
+    column = tables.resident.c[group]
     query = select(column, *measures(tables, as_of)).group_by(column)
     if within is not None:
-        if within.level is AreaLevel.PROVINCE:
-            query = query.where(r.regency_code.startswith(within.code + "."))
-        else:
-            own = {
-                AreaLevel.REGENCY: r.regency_code,
-                AreaLevel.DISTRICT: r.district_code,
-                AreaLevel.VILLAGE: r.village_code,
-            }[within.level]
-            query = query.where(own == within.code)
+        query = query.where(within_area(tables, within))
     result = await conn.execute(query)
     return {
         code: AreaCounts(*(int(v or 0) for v in values))
         for code, *values in result.all()
         if code is not None
     }
-
-
-_CHILD_GROUP = {
-    AreaLevel.PROVINCE: "regency_code",
-    AreaLevel.REGENCY: "district_code",
-    AreaLevel.DISTRICT: "village_code",
-    AreaLevel.VILLAGE: "village_code",
-}
 
 
 async def coverage(
@@ -157,7 +161,7 @@ async def coverage(
 ) -> CoverageReport:
     conn = await core_connection(session)
     tables = tables or await active_tables(conn)
-    counts = await counts_by(conn, tables, as_of, group=_CHILD_GROUP[area.level], within=area)
+    counts = await counts_by(conn, tables, as_of, group=CHILD_GROUP[area.level], within=area)
     children_areas = [area] if area.level is AreaLevel.VILLAGE else areas.children(area.code)
     children = [
         AreaCoverage(child, counts.get(child.code, AreaCounts())) for child in children_areas

@@ -1,0 +1,155 @@
+"""Progress of an area and its child areas toward their targets: the counts as of today and as
+of each due day, the recordings of the last 14 and 30 days, and the forecast made of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.domain.forecast import (
+    LONG_WINDOW,
+    SHORT_WINDOW,
+    Counts,
+    Forecast,
+    Target,
+    forecast,
+)
+from jemput.analytics.service_layer.coverage import (
+    CHILD_GROUP,
+    AreaCounts,
+    counts_by,
+    within_area,
+)
+from jemput.analytics.service_layer.generations import active_tables
+from jemput.analytics.service_layer.targets import Targets
+from jemput.shared.reference.areas import Area, AreaLevel, AreaTable
+
+DAILY_SERIES_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class AreaProgress:
+    area: Area
+    target: Target
+    target_source: str  # the area code the target was set for, or "default"
+    counts: AreaCounts  # as of today
+    eligible_at_due: int
+    recorded_last_short: int
+    recorded_last_long: int
+    forecast: Forecast
+
+    @property
+    def coverage(self) -> float | None:
+        return self.counts.recorded / self.counts.eligible if self.counts.eligible else None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReport:
+    area: Area
+    as_of: date
+    total: AreaProgress
+    children: list[AreaProgress]
+    # The child areas that will miss their target at the pace of the last 14 days, the ones
+    # lacking the most recordings first.
+    at_risk: list[AreaProgress]
+    # Residents of the area recorded per day (the days of the last DAILY_SERIES_DAYS).
+    daily: list[tuple[date, int]]
+
+
+async def _recent(
+    conn: AsyncConnection, tables: ReadModelTables, area: Area, as_of: date
+) -> dict[str, tuple[int, int]]:
+    """Residents recorded in the last SHORT_WINDOW and LONG_WINDOW days, per child area."""
+    r = tables.resident.c
+    column = r[CHILD_GROUP[area.level]]
+
+    def since(days: int) -> ColumnElement[int]:
+        start = as_of - timedelta(days=days)
+        return func.sum(case((and_(r.recorded_on > start, r.recorded_on <= as_of), 1), else_=0))
+
+    query = (
+        select(column, since(SHORT_WINDOW), since(LONG_WINDOW))
+        .where(within_area(tables, area), r.recorded_on > as_of - timedelta(days=LONG_WINDOW))
+        .group_by(column)
+    )
+    return {code: (int(s or 0), int(lo or 0)) for code, s, lo in (await conn.execute(query)).all()}
+
+
+async def daily_recordings(
+    conn: AsyncConnection, tables: ReadModelTables, area: Area, first: date, last: date
+) -> list[tuple[date, int]]:
+    """Residents of the area recorded on each day from `first` to `last` (zeros included)."""
+    r = tables.resident.c
+    query = (
+        select(r.recorded_on, func.count())
+        .where(within_area(tables, area), r.recorded_on >= first, r.recorded_on <= last)
+        .group_by(r.recorded_on)
+    )
+    found = {day: int(n) for day, n in (await conn.execute(query)).all()}
+    days = (last - first).days + 1
+    return [
+        (first + timedelta(days=i), found.get(first + timedelta(days=i), 0)) for i in range(days)
+    ]
+
+
+async def progress(
+    conn: AsyncConnection,
+    areas: AreaTable,
+    area: Area,
+    as_of: date,
+    targets: Targets,
+    *,
+    tables: ReadModelTables | None = None,
+) -> ProgressReport:
+    tables = tables or await active_tables(conn)
+    group = CHILD_GROUP[area.level]
+    children_areas = [area] if area.level is AreaLevel.VILLAGE else areas.children(area.code)
+    chosen = {a.code: targets.for_area(a.code) for a in (area, *children_areas)}
+    now = await counts_by(conn, tables, as_of, group=group, within=area)
+    at_due: dict[date, dict[str, AreaCounts]] = {}
+    for target, _ in chosen.values():
+        if target.due not in at_due:
+            at_due[target.due] = (
+                now
+                if target.due == as_of
+                else await counts_by(conn, tables, target.due, group=group, within=area)
+            )
+    recent = await _recent(conn, tables, area, as_of)
+
+    def made(
+        of: Area, counts: AreaCounts, due_counts: AreaCounts, short: int, long: int
+    ) -> AreaProgress:
+        target, source = chosen[of.code]
+        figures = Counts(as_of, counts.eligible, due_counts.eligible, counts.recorded, short, long)
+        return AreaProgress(
+            of, target, source, counts, due_counts.eligible, short, long, forecast(figures, target)
+        )
+
+    children = [
+        made(
+            child,
+            now.get(child.code, AreaCounts()),
+            at_due[chosen[child.code][0].due].get(child.code, AreaCounts()),
+            *recent.get(child.code, (0, 0)),
+        )
+        for child in children_areas
+    ]
+    own_due = at_due[chosen[area.code][0].due]
+    total = made(
+        area,
+        sum((now.get(c.code, AreaCounts()) for c in children_areas), AreaCounts()),
+        sum((own_due.get(c.code, AreaCounts()) for c in children_areas), AreaCounts()),
+        sum(recent.get(c.code, (0, 0))[0] for c in children_areas),
+        sum(recent.get(c.code, (0, 0))[1] for c in children_areas),
+    )
+    at_risk = sorted(
+        (c for c in children if c.forecast.at_risk),
+        key=lambda c: (-c.forecast.lacking, c.area.code),
+    )
+    first = as_of - timedelta(days=DAILY_SERIES_DAYS - 1)
+    daily = await daily_recordings(conn, tables, area, first, as_of)
+    return ProgressReport(area, as_of, total, children, at_risk, daily)
