@@ -1,4 +1,5 @@
-"""`GET /v1/coverage`: eligible, recorded and coverage per child area, as of a date."""
+"""`GET /v1/coverage`: eligible, recorded, coverage and the card pipeline per child area, as of
+a day."""
 
 from __future__ import annotations
 
@@ -6,12 +7,22 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 
+from jemput.analytics.entrypoints.http.deps import (
+    CSV_RESPONSES,
+    AnalyticsReader,
+    FormatParam,
+    area_query,
+    area_seen_by,
+    models_csv,
+    settings_of,
+    wants_csv,
+)
 from jemput.analytics.service_layer import coverage as coverage_service
-from jemput.shared.http.problems import Problem, ProblemError
 from jemput.shared.http.service_app import ReadSession
-from jemput.shared.reference.areas import AREA_CODE_PATTERN, load_area_table
+from jemput.shared.reference.areas import load_area_table
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -24,6 +35,12 @@ class AreaCoverageOut(BaseModel):
     eligible: int
     recorded: int
     coverage: float | None
+    print_ready: int
+    duplicates: int
+    printed: int
+    issued: int
+    suket_outstanding: int
+    residents: int
     flags: list[str]
 
 
@@ -34,14 +51,21 @@ class CoverageOut(BaseModel):
     children: list[AreaCoverageOut]
 
 
-def _out(item: coverage_service.AreaCoverage) -> AreaCoverageOut:
+def coverage_out(item: coverage_service.AreaCoverage) -> AreaCoverageOut:
+    c = item.counts
     return AreaCoverageOut(
         code=item.area.code,
         name=item.area.name,
         level=str(item.area.level),
-        eligible=item.eligible,
-        recorded=item.recorded,
+        eligible=c.eligible,
+        recorded=c.recorded,
         coverage=round(item.coverage, 6) if item.coverage is not None else None,
+        print_ready=c.print_ready,
+        duplicates=c.duplicates,
+        printed=c.printed,
+        issued=c.issued,
+        suket_outstanding=c.suket_outstanding,
+        residents=c.residents,
         flags=item.flags,
     )
 
@@ -49,27 +73,35 @@ def _out(item: coverage_service.AreaCoverage) -> AreaCoverageOut:
 @router.get(
     "/coverage",
     response_model=CoverageOut,
-    responses={
-        c: {"model": Problem, "content": {"application/problem+json": {}}} for c in (404, 422)
-    },
+    responses=CSV_RESPONSES,
     summary="e-KTP recording coverage of an area and its child areas",
+    description="Counts as of the day: eligible residents (17 or older, or ever married, alive "
+    "and living in the regency), recorded, print-ready, duplicates, printed, issued and SUKETs "
+    "outstanding. CSV: one row for the area, then one per child area. A client limited to "
+    "areas may ask for its areas and the areas under them.",
 )
 async def read_coverage(
     request: Request,
+    principal: AnalyticsReader,
     session: ReadSession,
-    area: Annotated[
-        str, Query(pattern=AREA_CODE_PATTERN, description="Kemendagri code, e.g. 16.02")
-    ],
+    area: Annotated[str, area_query("Kemendagri code, e.g. 16.02")],
     as_of: Annotated[date | None, Query(description="Default: today (WIB)")] = None,
-) -> CoverageOut:
-    areas = load_area_table()
-    found = areas.get(area)
-    if found is None:
-        raise ProblemError(404, "Not Found", f"Area {area} is not in the Kemendagri table.")
-    report = await coverage_service.coverage(session, areas, found, as_of or today_in_office())
-    return CoverageOut(
-        area=_out(report.total),
+    format_: FormatParam = None,
+) -> CoverageOut | Response:
+    found = area_seen_by(principal, area)
+    day = as_of or today_in_office()
+    report = await coverage_service.coverage(session, load_area_table(), found, day)
+    out = CoverageOut(
+        area=coverage_out(report.total),
         as_of=report.as_of,
-        target=request.app.state.settings.coverage_target,
-        children=[_out(child) for child in report.children],
+        target=settings_of(request).coverage_target,
+        children=[coverage_out(child) for child in report.children],
     )
+    if wants_csv(request, format_):
+        return models_csv(
+            f"coverage-{area}-{day.isoformat()}.csv",
+            AreaCoverageOut,
+            [out.area, *out.children],
+            first_columns={"as_of": day.isoformat()},
+        )
+    return out
