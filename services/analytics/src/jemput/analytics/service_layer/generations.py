@@ -29,14 +29,14 @@ class NoActiveGeneration(RuntimeError):
     pass
 
 
-def _registry() -> Table:
+def registry_table() -> Table:
     table: Table = ReadModelGeneration.__table__  # type: ignore[attr-defined]
     return table
 
 
 async def active_generation(db: AsyncSession | AsyncConnection) -> int:
     conn = await core_connection(db)
-    registry = _registry()
+    registry = registry_table()
     found = (
         await conn.execute(select(registry.c.generation).where(registry.c.state == ACTIVE))
     ).scalar_one_or_none()
@@ -63,7 +63,7 @@ async def lock_for_writing(db: AsyncSession | AsyncConnection, generation: int) 
 async def start_generation(db: AsyncSession | AsyncConnection) -> ReadModelTables:
     """A new, empty generation (state `building`) with its tables created."""
     conn = await core_connection(db)
-    registry = _registry()
+    registry = registry_table()
     newest = (await conn.execute(select(func.max(registry.c.generation)))).scalar_one_or_none()
     generation = (newest or 0) + 1
     tables = read_model_tables(generation)
@@ -79,7 +79,7 @@ async def start_generation(db: AsyncSession | AsyncConnection) -> ReadModelTable
 async def activate(db: AsyncSession | AsyncConnection, generation: int) -> int | None:
     """Make `generation` the one that serves; returns the generation it replaced."""
     conn = await core_connection(db)
-    table = _registry()
+    table = registry_table()
     previous = await active_generation(conn)
     await conn.execute(update(table).where(table.c.state == ACTIVE).values(state=RETIRED))
     await conn.execute(
@@ -96,5 +96,5 @@ async def drop_generation(db: AsyncSession | AsyncConnection, generation: int) -
     if generation == await active_generation(conn):
         raise ValueError(f"generation {generation} is active")
     await conn.run_sync(read_model_tables(generation).metadata.drop_all)
-    table = _registry()
+    table = registry_table()
     await conn.execute(table.delete().where(table.c.generation == generation))
