@@ -20,7 +20,7 @@ setup: ## install uv (if missing) and the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
 	@echo "Dependencies installed in .venv"
 
-up: setup ## start Kafka and the four services on SQLite under var/
+up: setup ## start Kafka and the four services on SQLite under var/ (local credentials in var/auth)
 	@deploy/kafka/kafka.sh start
 	@$(UV) run --locked python deploy/local/stack.py up
 

@@ -2,7 +2,10 @@
 
 Each service is migrated, then started as its own uvicorn process with its SQLite file (or the
 database URLs in the environment) under the var folder; `up` waits until every service answers
-/readyz and prints the URLs. Messages are in Bahasa Indonesia for office staff.
+/readyz and prints the URLs. Callers authenticate: `up` first makes local credentials with
+`jemput auth init` (a token signing key pair and an admin API key under var/auth) and points the
+services at them, unless the environment names an identity provider (..._AUTH_JWKS_URL).
+Messages are in Bahasa Indonesia for office staff.
 
     python deploy/local/stack.py up|down|status [--var DIR] [--base-port 8001]
 """
@@ -19,6 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from jemput.shared.security.development import API_KEYS_FILE, DEV_ISSUER, DEV_PUBLIC_KEY_FILE
+
 SERVICES = ("residents", "outreach", "inventory", "analytics")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +37,16 @@ def _env(var: Path, service: str, kafka: str) -> dict[str, str]:
     prefix = f"JEMPUT_{service.upper()}_"
     env.setdefault(f"{prefix}DATABASE_URL", f"sqlite+aiosqlite:///{var / (service + '.db')}")
     env.setdefault(f"{prefix}KAFKA_BOOTSTRAP_SERVERS", kafka)
+    if f"{prefix}AUTH_JWKS_URL" not in env:
+        auth = _auth_folder(var)
+        env.setdefault(f"{prefix}AUTH_PUBLIC_KEY_FILE", str(auth / DEV_PUBLIC_KEY_FILE))
+        env.setdefault(f"{prefix}AUTH_ISSUER", DEV_ISSUER)
+    env.setdefault(f"{prefix}AUTH_API_KEYS_FILE", str(_auth_folder(var) / API_KEYS_FILE))
     return env
+
+
+def _auth_folder(var: Path) -> Path:
+    return var / "auth"
 
 
 def _alive(pid: int) -> bool:
@@ -61,6 +75,9 @@ def _ready(url: str) -> bool:
 
 def up(var: Path, base_port: int, kafka: str, timeout: float) -> int:
     jemput = [sys.executable, "-m", "jemput.shared.cli"]
+    # Idempotent: the keys of an earlier `up` stay, so tokens made then keep working.
+    print("Kredensial lokal:", flush=True)
+    subprocess.run([*jemput, "auth", "init", "--dir", str(_auth_folder(var))], check=True)
     urls: dict[str, str] = {}
     for offset, service in enumerate(SERVICES):
         pid_file, log_file = _paths(var, service)
@@ -102,8 +119,21 @@ def up(var: Path, base_port: int, kafka: str, timeout: float) -> int:
     print("\nJemput berjalan:")
     for service, url in urls.items():
         print(f"  {service:<10} {url}   (dokumentasi API: {url}/docs)")
+    _print_how_to_call(var, urls["residents"])
     print(f"\nLog: {var / 'log'}. Hentikan dengan: make down")
     return 0
+
+
+def _print_how_to_call(var: Path, residents: str) -> None:
+    auth = _auth_folder(var)
+    print("\nAPI memerlukan kredensial. Token akses (berlaku 60 menit) untuk, misalnya, petugas:")
+    print(
+        f"  TOKEN=$(uv run jemput auth token --dir {auth} --client petugas "
+        '--scope "residents:read residents:write")'
+    )
+    print(f'  curl -H "Authorization: Bearer $TOKEN" {residents}/v1/residents')
+    print("Atau kunci API admin yang dicetak sekali oleh `jemput auth init`:")
+    print(f'  curl -H "X-API-Key: jk_..." {residents}/v1/residents')
 
 
 def down(var: Path) -> int:

@@ -1,15 +1,18 @@
 """`make up`'s launcher brings up the four services as real processes; a resident created over
-HTTP is counted by analytics' coverage endpoint within 2 seconds."""
+HTTP (with a token from `jemput auth token`) is counted by analytics' coverage endpoint (read
+with the admin API key `jemput auth init` printed) within 2 seconds."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -42,8 +45,15 @@ def free_base_port() -> int:
     raise RuntimeError("no free ports")
 
 
+@dataclass
+class Stack:
+    urls: dict[str, str]
+    token: str  # residents:write and analytics:read, from `jemput auth token`
+    admin_key: str  # printed once by `jemput auth init`
+
+
 @pytest.fixture
-def stack(tmp_path: Path, kafka_bootstrap: str, kafka_namespace: str) -> Iterator[dict[str, str]]:
+def stack(tmp_path: Path, kafka_bootstrap: str, kafka_namespace: str) -> Iterator[Stack]:
     base = free_base_port()
     env = dict(os.environ)
     for service in SERVICES:
@@ -54,7 +64,30 @@ def stack(tmp_path: Path, kafka_bootstrap: str, kafka_namespace: str) -> Iterato
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert "Jemput berjalan" in up.stdout
-        yield {service: f"http://127.0.0.1:{base + i}" for i, service in enumerate(SERVICES)}
+        assert "jemput auth token" in up.stdout  # says how to call the API
+        admin_key = re.search(r"jk_[A-Za-z0-9_-]{40,}", up.stdout)
+        assert admin_key, up.stdout
+        scopes = "residents:write analytics:read"
+        token_options = [
+            "--dir",
+            str(tmp_path / "var" / "auth"),
+            "--client",
+            "e2e",
+            "--scope",
+            scopes,
+        ]
+        minted = subprocess.run(
+            [sys.executable, "-m", "jemput.shared.cli", "auth", "token", *token_options],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert minted.returncode == 0, minted.stderr
+        yield Stack(
+            urls={service: f"http://127.0.0.1:{base + i}" for i, service in enumerate(SERVICES)},
+            token=minted.stdout.strip(),
+            admin_key=admin_key.group(0),
+        )
     finally:
         down = subprocess.run(
             [*command, "down", *options[:2]], env=env, capture_output=True, text=True
@@ -64,23 +97,29 @@ def stack(tmp_path: Path, kafka_bootstrap: str, kafka_namespace: str) -> Iterato
             assert "Traceback" not in log.read_text(), f"{log.name} has a traceback"
 
 
-async def test_resident_created_over_http_is_counted_within_two_seconds(
-    stack: dict[str, str],
-) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
-        for url in stack.values():
+async def test_resident_created_over_http_is_counted_within_two_seconds(stack: Stack) -> None:
+    urls = stack.urls
+    bearer = {"Authorization": f"Bearer {stack.token}"}
+    async with (
+        httpx.AsyncClient(timeout=5, headers={"X-API-Key": stack.admin_key}) as client,
+        httpx.AsyncClient(timeout=5, headers=bearer) as staff,
+        httpx.AsyncClient(timeout=5) as anonymous,
+    ):
+        for url in urls.values():
             health = await client.get(url + "/healthz")
             assert health.json() == {"status": "ok"}
             ready = await client.get(url + "/readyz")
             assert ready.status_code == 200, ready.text
+        refused = await anonymous.get(urls["residents"] + "/v1/residents")
+        assert refused.status_code == 401
         nik = make_nik("16.02.13", date(1975, 8, 17), Sex.FEMALE, 4321)  # Lempuing
         village = "16.02.13.2005"  # Tebing Suluh
         before = (
-            await client.get(stack["analytics"] + "/v1/coverage", params={"area": "16.02"})
+            await client.get(urls["analytics"] + "/v1/coverage", params={"area": "16.02"})
         ).json()
         created_at = time.monotonic()
-        response = await client.post(
-            stack["residents"] + "/v1/residents",
+        response = await staff.post(
+            urls["residents"] + "/v1/residents",
             json={
                 "nik": nik,
                 "kk": "1602131708750001",
@@ -95,7 +134,7 @@ async def test_resident_created_over_http_is_counted_within_two_seconds(
         counted = None
         while time.monotonic() - created_at < 2.0:
             report = (
-                await client.get(stack["analytics"] + "/v1/coverage", params={"area": "16.02"})
+                await client.get(urls["analytics"] + "/v1/coverage", params={"area": "16.02"})
             ).json()
             if report["area"]["eligible"] == before["area"]["eligible"] + 1:
                 counted = time.monotonic() - created_at
@@ -106,8 +145,8 @@ async def test_resident_created_over_http_is_counted_within_two_seconds(
         assert lempuing["eligible"] == 1
         assert lempuing["recorded"] == 0
         district = (
-            await client.get(stack["analytics"] + "/v1/coverage", params={"area": "16.02.13"})
+            await client.get(urls["analytics"] + "/v1/coverage", params={"area": "16.02.13"})
         ).json()
         assert next(c for c in district["children"] if c["code"] == village)["eligible"] == 1
-        metrics = await client.get(stack["residents"] + "/metrics")
+        metrics = await client.get(urls["residents"] + "/metrics")
         assert "jemput_outbox_published_total 1.0" in metrics.text

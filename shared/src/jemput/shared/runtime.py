@@ -1,4 +1,5 @@
-"""What a running service owns — engine, producer, relay, consumer — and their start and stop.
+"""What a running service owns — engine, producer, relay, consumer, audit sealer — and their
+start and stop.
 
 Each service's `bootstrap` module builds one `ServiceRuntime`; nothing here runs at import.
 """
@@ -18,6 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.shared.audit.sealer import AuditMetrics, AuditSealer
+from jemput.shared.audit.writer import AuditWriter
 from jemput.shared.db import create_engine, read_only
 from jemput.shared.faults import CrashPoints
 from jemput.shared.messaging.consumer import IdempotentConsumer
@@ -31,6 +34,8 @@ from jemput.shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
 
 @dataclass
 class ServiceRuntime:
@@ -40,6 +45,11 @@ class ServiceRuntime:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     relay_enabled: bool | None = None
     consumer_enabled: bool | None = None
+    # Seal the audit log in the background; only services whose database has it turn it on.
+    audit_enabled: bool = False
+    # The service's own background loops (residents: partner webhooks), each given the stop
+    # event. They need only the database, so they start with the service, not after Kafka.
+    workers: list[Worker] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.metrics = MessagingMetrics(self.registry)
@@ -52,6 +62,9 @@ class ServiceRuntime:
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.consumer: IdempotentConsumer | None = None
+        self.audit_sealer: AuditSealer | None = None
+        # Reads wait for their audit entries in a shared transaction (group commit).
+        self.audit_writer = AuditWriter(self.engine)
         self.kafka_ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -68,6 +81,7 @@ class ServiceRuntime:
         *,
         relay_enabled: bool | None = None,
         consumer_enabled: bool | None = None,
+        audit_enabled: bool = False,
     ) -> ServiceRuntime:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         return cls(
@@ -76,6 +90,7 @@ class ServiceRuntime:
             handlers=handlers,
             relay_enabled=relay_enabled,
             consumer_enabled=consumer_enabled,
+            audit_enabled=audit_enabled,
         )
 
     @property
@@ -91,6 +106,13 @@ class ServiceRuntime:
         """Returns at once; Kafka is connected in the background so HTTP serves during outages
         (writes wait safely in the outbox)."""
         self._tasks.append(asyncio.create_task(self._run_kafka_side(), name="kafka-side"))
+        if self.audit_enabled:
+            # The database alone: audit entries are sealed even while Kafka is away.
+            self.audit_sealer = AuditSealer(self.engine, metrics=AuditMetrics(self.registry))
+            self.spawn(self.audit_sealer.run(self._stop), name="audit-sealer")
+            self.spawn(self.audit_writer.run(self._stop), name="audit-writer")
+        for worker in self.workers:
+            self.spawn(worker(self._stop), name=getattr(worker, "__qualname__", "worker"))
 
     def spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
         """Run background work (an import job) that the service's stop waits for."""

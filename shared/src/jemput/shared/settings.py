@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jemput.shared.security.development import DEV_ISSUER, is_development_key_file
+
+MIB = 1024 * 1024
 
 
 class Environment(StrEnum):
@@ -44,6 +49,22 @@ class ServiceSettings(BaseSettings):
     # Test-only fault injection: the process kills itself at this named point (see faults.py).
     crash_at: str | None = None
 
+    # Authentication. Bearer JWTs are checked against a JWKS URL (the identity provider's,
+    # e.g. Keycloak's .../protocol/openid-connect/certs) or one PEM public key file; API keys
+    # against a JSON file of hashed keys. Outside development at least one must be set.
+    auth_jwks_url: str | None = None
+    auth_public_key_file: Path | None = None
+    auth_issuer: str | None = None
+    auth_audience: str = "jemput"
+    auth_api_keys_file: Path | None = None
+    auth_jwks_cache_seconds: float = Field(default=300, gt=0, le=86_400)
+    # Requests per minute per client (per IP for requests that fail to authenticate), per
+    # process: with N replicas a client gets up to N times this.
+    rate_limit_per_minute: int = Field(default=6000, ge=1, le=10_000_000)
+    # Request bodies larger than this are refused with 413 (the register import route allows
+    # its own, larger limit).
+    max_body_bytes: int = Field(default=MIB, ge=1024, le=1024 * MIB)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver_only(cls, value: str) -> str:
@@ -65,6 +86,44 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _crash_only_outside_production(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _credentials_can_be_checked(self) -> Self:
+        if self.auth_jwks_url and self.auth_public_key_file:
+            raise ValueError("set auth_jwks_url or auth_public_key_file, not both")
+        if self.checks_tokens and not self.auth_issuer:
+            raise ValueError(
+                "auth_issuer is required with auth_jwks_url or auth_public_key_file: tokens "
+                "from any other issuer must be refused"
+            )
+        if self.allows_development_credentials:
+            return self
+        if not (self.checks_tokens or self.auth_api_keys_file):
+            raise ValueError(
+                f"environment={self.environment}: set auth_jwks_url or auth_public_key_file "
+                "(and/or auth_api_keys_file); a service outside development does not start "
+                "without a way to check its callers"
+            )
+        if self.auth_public_key_file and is_development_key_file(self.auth_public_key_file):
+            raise ValueError(
+                f"environment={self.environment}: auth_public_key_file "
+                f"{self.auth_public_key_file} is a development key made by `jemput auth init`; "
+                "use the identity provider's key"
+            )
+        if self.auth_issuer == DEV_ISSUER:
+            raise ValueError(
+                f"environment={self.environment}: auth_issuer {DEV_ISSUER} is the development "
+                "issuer of `jemput auth token`"
+            )
+        return self
+
+    @property
+    def checks_tokens(self) -> bool:
+        return bool(self.auth_jwks_url or self.auth_public_key_file)
+
+    @property
+    def allows_development_credentials(self) -> bool:
+        return self.environment in (Environment.DEVELOPMENT, Environment.TEST)
 
     def topic(self, service: str) -> str:
         """The topic a service publishes to, e.g. `jemput.residents.v1`."""

@@ -15,6 +15,7 @@ from jemput.residents.adapters.tables import ImportRowError
 from jemput.residents.bootstrap import bootstrap
 from jemput.residents.service_layer import importing, register_file
 from jemput.residents.settings import ResidentsSettings
+from jemput.shared.audit.cli import audit_cli
 from jemput.shared.cli import service_cli
 from jemput.shared.logging import configure_logging
 from jemput.shared.timezone import today_in_office
@@ -26,6 +27,7 @@ app = service_cli(
     app_factory="jemput.residents.entrypoints.http.app:create_app",
     migrations_dir=Path(__file__).parent / "migrations",
 )
+app.add_typer(audit_cli(ResidentsSettings), name="audit")
 
 
 @app.command("import")

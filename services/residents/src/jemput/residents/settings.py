@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from jemput.shared.settings import ServiceSettings
@@ -18,6 +18,15 @@ class ResidentsSettings(ServiceSettings):
     regency_code: str = "16.02"
     # Where uploaded register files wait for their import job.
     import_folder: str = "var/imports"
+    # Partner webhooks: the background deliverer, its timeout and retries. A failed delivery
+    # is retried after about base · 2^(n-1) seconds (at most the cap), then parked.
+    webhooks_enabled: bool = True
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
 
     @field_validator("regency_code")
     @classmethod

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -18,10 +18,15 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.middleware import Middleware
 
+from jemput.shared.http.openapi import document_problems
 from jemput.shared.http.problems import install_problem_handlers, problem_response
+from jemput.shared.security.principal import PRINCIPAL_SCOPE_KEY
 
 log = structlog.get_logger(__name__)
+
+OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -35,10 +40,18 @@ def create_app(
     readiness: Callable[[FastAPI], ReadinessCheck],
     registry: Callable[[FastAPI], CollectorRegistry],
     version: str = "1.0.0",
+    middleware: Sequence[Middleware] = (),
 ) -> FastAPI:
-    """A service app; `readiness` and `registry` read what the lifespan put on `app.state`."""
+    """A service app; `readiness` and `registry` read what the lifespan put on `app.state`.
+
+    `middleware` (outermost first) runs inside the request context, so its responses carry
+    the request id and are logged too.
+    """
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
+    document_problems(app)
+    for layer in reversed(middleware):  # each add_middleware wraps the ones added before
+        app.add_middleware(layer.cls, *layer.args, **layer.kwargs)
 
     @app.middleware("http")
     async def request_context(
@@ -53,10 +66,22 @@ def create_app(
             structlog.contextvars.unbind_contextvars("request_id")
         elapsed = time.perf_counter() - started
         route = request.scope.get("route")
+        # The route's template (/v1/residents/{nik}), never the path itself: paths hold NIKs.
         path = getattr(route, "path", "unmatched")
         metrics = getattr(request.app.state, "http_metrics", None)
         if metrics is not None:
             metrics.observe(request.method, path, response.status_code, elapsed)
+        # Probes and scrapes every few seconds would drown the requests people make.
+        write = log.debug if path in OPERATIONS_PATHS else log.info
+        write(
+            "http.request",
+            request_id=request_id,
+            method=request.method,
+            route=path,
+            status=response.status_code,
+            duration_ms=round(elapsed * 1000, 1),
+            client_id=_client_id(request),
+        )
         response.headers["x-request-id"] = request_id
         return response
 
@@ -64,7 +89,12 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="The database and Kafka are reachable")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="The database and Kafka are reachable",
+        responses={503: {"description": "A dependency is not reachable"}},
+    )
     async def readyz(request: Request) -> Response:
         checks = await readiness(request.app)()
         if all(v == "ok" for v in checks.values()):
@@ -77,7 +107,12 @@ def create_app(
             + ", ".join(k for k, v in checks.items() if v != "ok"),
         )
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,  # the text exposition format, as documented
+    )
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(registry(request.app)), media_type=CONTENT_TYPE_LATEST)
 
@@ -103,6 +138,12 @@ class HttpMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+
+def _client_id(request: Request) -> str | None:
+    """The authenticated caller, left in the request's scope by the guard middleware."""
+    principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    return getattr(principal, "client_id", None)
 
 
 def state(app: FastAPI, name: str) -> Any:

@@ -11,6 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from jemput.shared.logging import mask_niks
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger(__name__)
@@ -70,7 +73,8 @@ def problem_response(
         title=title,
         status=status,
         detail=detail,
-        instance=request.url.path,
+        # The path may hold a NIK (/v1/residents/{nik}): errors never carry personal data.
+        instance=mask_niks(request.url.path),
         errors=list(errors) if errors else None,
     )
     return JSONResponse(
@@ -78,6 +82,19 @@ def problem_response(
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
+    )
+
+
+def problem_error_response(request: Request, error: ProblemError) -> JSONResponse:
+    """The problem document of a `ProblemError` (also for middleware, outside the handlers)."""
+    return problem_response(
+        request,
+        error.status,
+        error.title,
+        error.detail,
+        type_=error.type,
+        errors=error.errors,
+        headers=error.headers,
     )
 
 
@@ -101,15 +118,7 @@ def field_problems(errors: Sequence[Any]) -> list[FieldProblem]:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
-        return problem_response(
-            request,
-            exc.status,
-            exc.title,
-            exc.detail,
-            type_=exc.type,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
+        return problem_error_response(request, exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -123,12 +132,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return problem_response(
             request,
             exc.status_code,
             _reason(exc.status_code),
             str(exc.detail) if exc.detail else None,
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -142,9 +154,27 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the request's path answers to. Starlette's 405 names only the methods of
+    the first route on the path, but each method of a path is a route of its own here, and
+    RFC 9110 wants them all in `Allow`."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:  # PARTIAL: the path matches, the method does not
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+# RFC 9110 names where Python's table still has the older ones.
+_RFC_9110_REASONS = {413: "Content Too Large"}
+
+
 def _reason(status: int) -> str:
     from http import HTTPStatus
 
+    if status in _RFC_9110_REASONS:
+        return _RFC_9110_REASONS[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, not_, or_, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, not_, or_, true
 from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -75,6 +75,12 @@ async def get_resident(session: AsyncSession, nik: str) -> Resident | None:
     return resident
 
 
+async def village_of(session: AsyncSession, nik: str) -> str | None:
+    """The resident's village code (to check a caller's areas), or None if not registered."""
+    query = select(col(Resident.village_code)).where(col(Resident.nik) == nik)
+    return (await session.exec(query)).first()
+
+
 async def history(session: AsyncSession, nik: str) -> Sequence[StatusChange]:
     """The status transitions in the order the register took them in (oldest first)."""
     query = select(StatusChange).where(col(StatusChange.nik) == nik).order_by(col(StatusChange.id))
@@ -87,16 +93,19 @@ class PartnerStatus:
     ektp_status: EktpStatus
     suket_outstanding: bool
     last_changed: date
+    # Not shown to partners: to check the caller's areas.
+    village_code: str
 
 
 @functools.cache
-def _partner_status_query() -> Select[EktpStatus, bool, datetime, date, MaritalStatus]:
+def _partner_status_query() -> Select[EktpStatus, bool, datetime, date, MaritalStatus, str]:
     return select_columns(
         col(Resident.ektp_status),
         col(Resident.suket_outstanding),
         col(Resident.status_changed_at),
         col(Resident.birth_date),
         col(Resident.marital_status),
+        col(Resident.village_code),
     ).where(col(Resident.nik) == bindparam("nik"))
 
 
@@ -107,7 +116,7 @@ async def partner_status(conn: AsyncConnection, nik: str, today: date) -> Partne
     row = (await conn.execute(_partner_status_query(), {"nik": nik})).first()
     if row is None:
         return None
-    stored, suket, changed_at, birth_date, marital_status = row
+    stored, suket, changed_at, birth_date, marital_status, village_code = row
     status = EktpStatus(stored)
     last_changed = _office_date(changed_at)
     if status in NOT_RECORDED:
@@ -120,7 +129,7 @@ async def partner_status(conn: AsyncConnection, nik: str, today: date) -> Partne
             status = EktpStatus.BELUM_REKAM
         else:
             status = EktpStatus.BELUM_WAJIB
-    return PartnerStatus(nik, status, bool(suket), last_changed)
+    return PartnerStatus(nik, status, bool(suket), last_changed, village_code)
 
 
 def _office_date(moment: datetime) -> date:
@@ -150,6 +159,8 @@ class ResidentSearch:
     vulnerability: Vulnerability | None = None
     turns_17_within_days: int | None = None
     name_prefix: str | None = None
+    # The caller's areas (Kemendagri codes of any level); None means every area.
+    areas: tuple[str, ...] | None = None
 
 
 def _ever_married() -> ColumnElement[bool]:
@@ -212,9 +223,29 @@ def _name_prefix(prefix: str, dialect: str) -> ColumnElement[bool]:
     return and_(key >= low, key < high)
 
 
+def within_areas(areas: Sequence[str]) -> ColumnElement[bool]:
+    """Residents of any of the areas. Index-friendly: a village or district is an equality, a
+    regency or province the range of village codes under its dotted prefix."""
+    if not areas:
+        return false()
+    return or_(*(_within_area(code) for code in areas))
+
+
+def _within_area(code: str) -> ColumnElement[bool]:
+    depth = code.count(".")
+    if depth == 3:
+        return col(Resident.village_code) == code
+    if depth == 2:
+        return col(Resident.district_code) == code
+    # "/" follows "." in code-point order: [code + ".", code + "/") is every code under it.
+    return and_(col(Resident.village_code) >= code + ".", col(Resident.village_code) < code + "/")
+
+
 def search_conditions(search: ResidentSearch, dialect: str) -> list[ColumnElement[bool]]:
     as_of = search.as_of
     conditions = [col(Resident.domicile_status) == search.domicile]
+    if search.areas is not None:
+        conditions.append(within_areas(search.areas))
     if search.village_code is not None:
         conditions.append(col(Resident.village_code) == search.village_code)
     if search.district_code is not None:
@@ -275,17 +306,27 @@ def is_recorded(member: ResidentPublic) -> bool:
     return RANK[member.ektp_status] >= RANK[EktpStatus.SUDAH_REKAM]
 
 
-async def family(session: AsyncSession, kk: str, as_of: date) -> Family | None:
-    """The members of a family card, eldest first; None if no resident carries the card."""
+async def family(
+    session: AsyncSession, kk: str, as_of: date, *, areas: Sequence[str] | None = None
+) -> Family | None:
+    """The members of a family card living in `areas` (None: anywhere), eldest first; None if
+    no such resident carries the card."""
+    conditions = [col(Resident.kk) == kk]
+    if areas is not None:
+        conditions.append(within_areas(areas))
     query = (
-        select(Resident)
-        .where(col(Resident.kk) == kk)
-        .order_by(col(Resident.birth_date), col(Resident.nik))
+        select(Resident).where(*conditions).order_by(col(Resident.birth_date), col(Resident.nik))
     )
     members = list((await session.exec(query)).all())
     if not members:
         return None
     return Family(kk, [public_view(member, as_of) for member in members])
+
+
+async def family_registered(session: AsyncSession, kk: str) -> bool:
+    """Some resident, anywhere, carries the family card."""
+    query = select(col(Resident.nik)).where(col(Resident.kk) == kk).limit(1)
+    return (await session.exec(query)).first() is not None
 
 
 async def residents_for_update(session: AsyncSession, niks: Sequence[str]) -> dict[str, Resident]:

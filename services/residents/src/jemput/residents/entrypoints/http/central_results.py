@@ -11,17 +11,22 @@ from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from jemput.residents.domain.model import EktpStatus
+from jemput.residents.entrypoints.http.access import CentralSystem
+from jemput.residents.entrypoints.http.audit_trail import Trail
 from jemput.residents.entrypoints.http.residents import problem_responses
 from jemput.residents.service_layer.handlers import (
     CentralOutcome,
     CentralResult,
     apply_central_results,
 )
+from jemput.shared.audit import AuditAction, AuditResult, record_many
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import RuntimeDep, WriteSession
 from jemput.shared.timezone import today_in_office
 
-router = APIRouter(prefix="/v1/central-results", tags=["central results"])
+router = APIRouter(
+    prefix="/v1/central-results", tags=["central results"], dependencies=[CentralSystem]
+)
 
 MAX_RESULTS = 10_000
 # Clocks differ a little between the national system and ours; a decision further in the
@@ -63,6 +68,14 @@ class CentralResultOut(BaseModel):
     reason: str | None = None
 
 
+AUDIT_RESULT_OF_OUTCOME = {
+    CentralOutcome.APPLIED: AuditResult.OK,
+    CentralOutcome.UNCHANGED: AuditResult.OK,
+    CentralOutcome.REFUSED: AuditResult.REFUSED,
+    CentralOutcome.NOT_FOUND: AuditResult.NOT_FOUND,
+}
+
+
 class CentralResultsOut(BaseModel):
     results: list[CentralResultOut] = Field(description="One per result sent, in the same order.")
 
@@ -81,7 +94,7 @@ class CentralResultsOut(BaseModel):
     ),
 )
 async def post_central_results(
-    body: CentralResultsIn, session: WriteSession, runtime: RuntimeDep
+    body: CentralResultsIn, trail: Trail, session: WriteSession, runtime: RuntimeDep
 ) -> CentralResultsOut:
     now = datetime.now(UTC)
     late = [
@@ -109,6 +122,19 @@ async def post_central_results(
     ]
     outcomes = await apply_central_results(
         session, runtime.outbox, results, today=today_in_office()
+    )
+    # In the same transaction as the changes: both are stored, or neither.
+    await record_many(
+        session,
+        [
+            trail.entry(
+                AuditAction.CENTRAL_RESULT_APPLY,
+                AUDIT_RESULT_OF_OUTCOME[o.outcome],
+                o.nik,
+                detail=f"{o.outcome} {result.result} {result.reference}",
+            )
+            for o, result in zip(outcomes, results, strict=True)
+        ],
     )
     return CentralResultsOut(
         results=[

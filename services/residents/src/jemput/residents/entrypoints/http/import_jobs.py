@@ -17,12 +17,16 @@ from jemput.residents.adapters.tables import (
     ImportJobPublic,
     ImportRowError,
 )
+from jemput.residents.entrypoints.http.access import RegencyWriter, history_actor
+from jemput.residents.entrypoints.http.audit_trail import Trail
 from jemput.residents.service_layer import importing
+from jemput.shared.audit import AuditAction, AuditResult
 from jemput.shared.http.problems import Problem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep
+from jemput.shared.security import principal_of
 from jemput.shared.timezone import today_in_office
 
-router = APIRouter(prefix="/v1/import-jobs", tags=["import"])
+router = APIRouter(prefix="/v1/import-jobs", tags=["import"], dependencies=[RegencyWriter])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
     for code in (404, 413, 422)
@@ -44,6 +48,7 @@ MAX_UPLOAD_BYTES = 2 * 1024**3
 )
 async def start_import(
     request: Request,
+    trail: Trail,
     runtime: RuntimeDep,
     file_name: Annotated[str, Query(max_length=200)] = "register.csv",
 ) -> ImportJobPublic:
@@ -74,9 +79,20 @@ async def start_import(
         raise
     handle.close()
     await importing.create_job(runtime.engine, job_id, file_name, formats[content_type])
+    # The job changes many residents; the auditor follows them through the job's id.
+    await trail.write(
+        trail.entry(AuditAction.IMPORT_CREATE, AuditResult.OK, detail=f"import job {job_id}")
+    )
+    actor = history_actor(principal_of(request))
     runtime.spawn(
         _run(
-            runtime, job_id, path, formats[content_type], settings.regency_code, today_in_office()
+            runtime,
+            job_id,
+            path,
+            formats[content_type],
+            settings.regency_code,
+            today_in_office(),
+            actor,
         ),
         name=f"import-{job_id}",
     )
@@ -84,7 +100,13 @@ async def start_import(
 
 
 async def _run(
-    runtime: Any, job_id: str, path: Path, file_format: str, regency: str, today: date
+    runtime: Any,
+    job_id: str,
+    path: Path,
+    file_format: str,
+    regency: str,
+    today: date,
+    actor: str,
 ) -> None:
     try:
         await importing.run_import(
@@ -95,7 +117,7 @@ async def _run(
             file_format=file_format,
             regency_code=regency,
             today=today,
-            actor="api",
+            actor=actor,
         )
     except Exception:
         pass  # recorded on the job by run_import; the file stays for inspection

@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.residents.adapters.tables import ResidentCreate, ResidentPublic, StatusChangePublic
 from jemput.residents.domain.model import DomicileStatus, EktpStatus
+from jemput.residents.entrypoints.http.access import Reader, StatusReader, Writer, history_actor
+from jemput.residents.entrypoints.http.audit_trail import Trail
 from jemput.residents.service_layer import queries, registration
 from jemput.residents.service_layer.queries import ResidentSearch, Vulnerability
+from jemput.shared.audit import AuditAction
 from jemput.shared.db import read_only
 from jemput.shared.http.pagination import (
     DEFAULT_PAGE_SIZE,
@@ -26,6 +29,7 @@ from jemput.shared.http.pagination import (
 from jemput.shared.http.problems import FieldProblem, Problem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.reference.areas import AreaLevel, load_area_table
+from jemput.shared.security import ensure_may_see
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
@@ -69,11 +73,13 @@ def not_found() -> ProblemError:
     description=(
         "Registers a resident and publishes `resident_registered.v1`. Sending the same record "
         "again returns the stored resident with 200; a different record for a registered NIK "
-        "is a 409."
+        "is a 409. A client limited to areas registers residents of its areas only."
     ),
 )
 async def create_resident(
     body: ResidentCreate,
+    principal: Writer,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     request: Request,
@@ -81,8 +87,21 @@ async def create_resident(
 ) -> ResidentPublic:
     settings = request.app.state.settings
     today = today_in_office()
-    resident, created = await registration.create(
-        session, runtime.outbox, body, regency_code=settings.regency_code, today=today
+    async with trail.changing(AuditAction.RESIDENT_CREATE, body.nik):
+        ensure_may_see(principal, body.village_code, "The resident's village")
+        resident, created = await registration.create(
+            session,
+            runtime.outbox,
+            body,
+            regency_code=settings.regency_code,
+            today=today,
+            actor=history_actor(principal),
+        )
+    await trail.changed(
+        session,
+        AuditAction.RESIDENT_CREATE,
+        [resident.nik],
+        detail="registered" if created else "already registered, unchanged",
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -154,14 +173,19 @@ class SearchQuery(BaseModel):
     description=(
         "Residents matching every filter given, in NIK order, one page at a time: pass "
         "`next_page_token` back as `page_token` for the next page. Only residents domiciled "
-        "in the regency unless `domicile` says otherwise."
+        "in the regency unless `domicile` says otherwise. A client limited to areas finds "
+        "the residents of its areas only, and may not name a village or district outside them."
     ),
 )
 async def search_residents(
-    params: Annotated[SearchQuery, Query()], session: ReadSession
+    params: Annotated[SearchQuery, Query()], principal: Reader, trail: Trail, session: ReadSession
 ) -> Page[ResidentPublic]:
     _check_area(params.village, AreaLevel.VILLAGE, "village")
     _check_area(params.district, AreaLevel.DISTRICT, "district")
+    if params.village is not None:
+        ensure_may_see(principal, params.village, "The village")
+    if params.district is not None:
+        ensure_may_see(principal, params.district, "The district")
     after_nik = _after_nik(params.page_token)
     as_of = params.as_of or today_in_office()
     search = ResidentSearch(
@@ -175,10 +199,22 @@ async def search_residents(
         vulnerability=params.vulnerability,
         turns_17_within_days=params.turns_17_within_days,
         name_prefix=params.name_prefix,
+        areas=principal.areas,
     )
     rows = await queries.search(session, search, limit=params.page_size + 1, after_nik=after_nik)
     items, token = cut_page(rows, params.page_size, lambda resident: (resident.nik,))
+    await trail.read_many(
+        AuditAction.RESIDENT_SEARCH, (r.nik for r in items), detail=_search_detail(params)
+    )
     return Page(items=[queries.public_view(r, as_of) for r in items], next_page_token=token)
+
+
+def _search_detail(params: SearchQuery) -> str:
+    """The filters for the auditor, without the name prefix (personal data)."""
+    used = params.model_dump(exclude_none=True, exclude={"name_prefix", "page_token"})
+    if params.name_prefix is not None:
+        used["name_prefix"] = "…"
+    return " ".join(f"{key}={value}" for key, value in sorted(used.items()))
 
 
 def _after_nik(page_token: str | None) -> str | None:
@@ -216,10 +252,14 @@ def _invalid(field: str, code: str, reason: str) -> ProblemError:
     summary="Read a resident",
     description="The register's record, with the e-KTP status and eligibility as of `as_of`.",
 )
-async def read_resident(nik: NikPath, session: ReadSession, as_of: AsOf = None) -> ResidentPublic:
-    resident = await queries.get_resident(session, nik)
-    if resident is None:
-        raise not_found()
+async def read_resident(
+    nik: NikPath, principal: Reader, trail: Trail, session: ReadSession, as_of: AsOf = None
+) -> ResidentPublic:
+    async with trail.reading(AuditAction.RESIDENT_READ, nik):
+        resident = await queries.get_resident(session, nik)
+        if resident is None:
+            raise not_found()
+        ensure_may_see(principal, resident.village_code, "This resident")
     return queries.public_view(resident, as_of or today_in_office())
 
 
@@ -230,10 +270,15 @@ async def read_resident(nik: NikPath, session: ReadSession, as_of: AsOf = None) 
     summary="A resident's e-KTP status history",
     description="Every status transition with its cause and actor, oldest first.",
 )
-async def read_history(nik: NikPath, session: ReadSession) -> list[StatusChangePublic]:
-    changes = await queries.history(session, nik)
-    if not changes and await queries.get_resident(session, nik) is None:
-        raise not_found()
+async def read_history(
+    nik: NikPath, principal: Reader, trail: Trail, session: ReadSession
+) -> list[StatusChangePublic]:
+    async with trail.reading(AuditAction.RESIDENT_HISTORY_READ, nik):
+        village = await queries.village_of(session, nik)
+        if village is None:
+            raise not_found()
+        ensure_may_see(principal, village, "This resident")
+        changes = await queries.history(session, nik)
     return [StatusChangePublic.model_validate(change) for change in changes]
 
 
@@ -256,10 +301,14 @@ class EktpStatusPublic(BaseModel):
         "when the status last changed. Nothing else about the resident."
     ),
 )
-async def read_ektp_status(nik: NikPath, conn: ReadConnection) -> EktpStatusPublic:
-    found = await queries.partner_status(conn, nik, today_in_office())
-    if found is None:
-        raise not_found()
+async def read_ektp_status(
+    nik: NikPath, principal: StatusReader, trail: Trail, conn: ReadConnection
+) -> EktpStatusPublic:
+    async with trail.reading(AuditAction.RESIDENT_STATUS_READ, nik):
+        found = await queries.partner_status(conn, nik, today_in_office())
+        if found is None:
+            raise not_found()
+        ensure_may_see(principal, found.village_code, "This resident")
     return EktpStatusPublic(
         nik=found.nik,
         ektp_status=found.ektp_status,

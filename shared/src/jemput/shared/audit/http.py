@@ -1,0 +1,78 @@
+"""`GET /v1/audit/entries` for auditors. Authentication is added where the router is included
+(`app.include_router(audit_router(), dependencies=[...])`), not here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import APIRouter, Query, params
+from pydantic import AwareDatetime
+
+from jemput.shared.audit.entry import AuditAction
+from jemput.shared.audit.queries import AuditRecord, search
+from jemput.shared.http.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, PageToken
+from jemput.shared.http.problems import FieldProblem, Problem, ProblemError
+from jemput.shared.http.service_app import ReadSession
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    422: {"model": Problem, "content": {"application/problem+json": {}}}
+}
+
+
+def audit_router(
+    prefix: str = "/v1/audit", *, dependencies: Sequence[params.Depends] | None = None
+) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["audit"], dependencies=dependencies)
+
+    @router.get(
+        "/entries",
+        response_model=Page[AuditRecord],
+        responses=PROBLEMS,
+        summary="Search the audit log of access to residents' personal data",
+        description=(
+            "Who read or changed which resident's data, why, when and with what result, newest "
+            "first, one page at a time: pass `next_page_token` back as `page_token`. Entries "
+            "are sealed into a hash chain within seconds; `sealed` tells which are."
+        ),
+    )
+    async def list_entries(
+        session: ReadSession,
+        nik: Annotated[
+            str | None, Query(pattern=r"^[0-9]{16}$", description="Whose data (NIK).")
+        ] = None,
+        client_id: Annotated[
+            str | None, Query(max_length=128, description="The caller's client id.")
+        ] = None,
+        action: Annotated[AuditAction | None, Query(description="What was done.")] = None,
+        from_: Annotated[
+            AwareDatetime | None,
+            Query(alias="from", description="Recorded at or after (with a time zone)."),
+        ] = None,
+        to: Annotated[
+            AwareDatetime | None, Query(description="Recorded before (with a time zone).")
+        ] = None,
+        page_size: PageSize = DEFAULT_PAGE_SIZE,
+        page_token: PageToken = None,
+    ) -> Page[AuditRecord]:
+        if from_ is not None and to is not None and from_ >= to:
+            raise ProblemError(
+                422,
+                "Invalid request",
+                "One or more fields are invalid; see `errors`.",
+                errors=[
+                    FieldProblem(field="to", code="empty_range", reason="to is not after from")
+                ],
+            )
+        return await search(
+            session,
+            nik=nik,
+            client_id=client_id,
+            action=action,
+            from_=from_,
+            to=to,
+            page_size=page_size,
+            page_token=page_token,
+        )
+
+    return router
