@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from jemput.shared.events.base import EventPayload
@@ -25,9 +25,63 @@ class RecordingCapturedV1(EventPayload):
     captured: tuple[Biometric, ...] = ("photo", "fingerprints", "iris", "signature")
     # The register did not know the NIK when the recording was accepted.
     unknown_nik: bool = False
+    # The team whose session took the recording (team productivity).
+    team_id: str | None = None
 
     def partition_key(self) -> str:
         return self.nik
 
 
-ALL: tuple[type[EventPayload], ...] = (RecordingCapturedV1,)
+SessionKind = Literal["village_drive", "school_drive", "home_visit", "office"]
+
+
+class SessionEvent(EventPayload):
+    """An outreach session's facts, keyed by the session. Staff names and free-text reasons
+    stay in the outreach database."""
+
+    producer: ClassVar[str] = "outreach"
+
+    session_id: str
+    kind: SessionKind
+    village_code: str
+    day: date
+    team_id: str
+
+    def partition_key(self) -> str:
+        return self.session_id
+
+
+class SessionScheduledV1(SessionEvent):
+    event_type: ClassVar[str] = "jemput.outreach.session_scheduled.v1"
+
+    planned_capacity: int
+    kit_serials: tuple[str, ...] = ()
+
+
+class SessionCompletedV1(SessionEvent):
+    """The team closed the session with its outcome counts."""
+
+    event_type: ClassVar[str] = "jemput.outreach.session_completed.v1"
+
+    completed_at: datetime
+    recorded: int
+    failed_to_record: int
+    under_age: int
+    already_has_card: int
+    absent: int
+    # Recordings uploaded for the session when it closed.
+    uploaded_recordings: int
+
+
+class SessionCancelledV1(SessionEvent):
+    event_type: ClassVar[str] = "jemput.outreach.session_cancelled.v1"
+
+    cancelled_at: datetime
+
+
+ALL: tuple[type[EventPayload], ...] = (
+    RecordingCapturedV1,
+    SessionScheduledV1,
+    SessionCompletedV1,
+    SessionCancelledV1,
+)

@@ -1,0 +1,89 @@
+"""`/v1/sessions/{id}/appointments`: residents booked into a session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from jemput.outreach.adapters.tables import Appointment
+from jemput.outreach.entrypoints.http.access import Planner
+from jemput.outreach.entrypoints.http.deps import problem_responses, text_cursor
+from jemput.outreach.entrypoints.http.sessions import SessionIdPath
+from jemput.outreach.service_layer import appointments
+from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
+from jemput.shared.http.service_app import ReadSession, WriteSession
+from jemput.shared.nik import Nik
+
+router = APIRouter(prefix="/v1/sessions", tags=["appointments"])
+
+
+class AppointmentCreate(BaseModel):
+    # Validation errors must not echo the NIK back: it is personal data.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    nik: Nik
+
+
+class AppointmentPublic(BaseModel):
+    session_id: str
+    nik: str
+    booked_at: datetime
+    recording_id: str | None
+
+
+def appointment_view(appointment: Appointment) -> AppointmentPublic:
+    return AppointmentPublic(
+        session_id=appointment.session_id,
+        nik=appointment.nik,
+        booked_at=appointment.booked_at,
+        recording_id=appointment.recording_id,
+    )
+
+
+@router.post(
+    "/{session_id}/appointments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AppointmentPublic,
+    responses=problem_responses(404, 409, 422),
+    summary="Book a resident into a session",
+    description=(
+        "Checked against the residents read model built from the register's events: the "
+        "resident is known (`unknown_resident`), alive and living in the regency "
+        "(`not_domiciled`), not recorded yet (`already_recorded`) and required to hold an "
+        "e-KTP by the session's day (`not_eligible`), all 422. A resident booked in another "
+        "open session, or a full session, is a 409. Booking again answers 200."
+    ),
+)
+async def book(
+    session_id: SessionIdPath,
+    body: AppointmentCreate,
+    _: Planner,
+    session: WriteSession,
+    response: Response,
+) -> AppointmentPublic:
+    appointment, created = await appointments.book(session, session_id, body.nik)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return appointment_view(appointment)
+
+
+@router.get(
+    "/{session_id}/appointments",
+    response_model=Page[AppointmentPublic],
+    responses=problem_responses(404, 422),
+    summary="A session's appointments",
+)
+async def list_appointments(
+    session_id: SessionIdPath,
+    _: Planner,
+    session: ReadSession,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> Page[AppointmentPublic]:
+    rows = await appointments.of_session(
+        session, session_id, limit=page_size + 1, after=text_cursor(page_token)
+    )
+    items, token = cut_page(rows, page_size, lambda row: (row.nik,))
+    return Page(items=[appointment_view(row) for row in items], next_page_token=token)

@@ -1,0 +1,102 @@
+"""`/v1/closures`: days the office is closed besides weekends and national holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from jemput.outreach.adapters.tables import OfficeClosure
+from jemput.outreach.entrypoints.http.access import Planner, actor
+from jemput.outreach.entrypoints.http.deps import (
+    EARLIEST,
+    LATEST,
+    ClockDep,
+    date_cursor,
+    problem_responses,
+)
+from jemput.outreach.service_layer import closures
+from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
+from jemput.shared.http.service_app import ReadSession, WriteSession
+
+router = APIRouter(prefix="/v1/closures", tags=["calendar"])
+
+
+class ClosureCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: date = Field(ge=EARLIEST, le=LATEST)
+    reason: str = Field(min_length=3, max_length=200, description="e.g. a regional holiday.")
+
+
+class ClosurePublic(BaseModel):
+    day: date
+    reason: str
+    declared_by: str
+    declared_at: datetime
+
+
+class ClosureDeclared(ClosurePublic):
+    sessions_on_that_day: list[str] = Field(
+        description="Sessions still planned or under way that day: move or cancel them."
+    )
+
+
+def closure_view(closure: OfficeClosure) -> ClosurePublic:
+    return ClosurePublic(
+        day=closure.day,
+        reason=closure.reason,
+        declared_by=closure.declared_by,
+        declared_at=closure.declared_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClosureDeclared,
+    responses=problem_responses(409, 422),
+    summary="Declare the office closed on a day",
+    description="No session can be scheduled that day, and the planner skips it. Declaring "
+    "it again with the same reason answers 200; with another reason, 409.",
+)
+async def declare_closure(
+    body: ClosureCreate,
+    principal: Planner,
+    session: WriteSession,
+    clock: ClockDep,
+    response: Response,
+) -> ClosureDeclared:
+    closure, created, held = await closures.declare(
+        session, body.day, body.reason, actor=actor(principal), today=clock.today()
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ClosureDeclared(**closure_view(closure).model_dump(), sessions_on_that_day=held)
+
+
+@router.get(
+    "",
+    response_model=Page[ClosurePublic],
+    responses=problem_responses(422),
+    summary="List office closures",
+    description="Closures from `from` (default today) to `to` (default a year later).",
+)
+async def list_closures(
+    _: Planner,
+    session: ReadSession,
+    clock: ClockDep,
+    from_: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    to: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> Page[ClosurePublic]:
+    start = from_ or clock.today()
+    end = to or start + timedelta(days=366)
+    rows = await closures.list_closures(
+        session, start, end, limit=page_size + 1, after=date_cursor(page_token)
+    )
+    items, token = cut_page(rows, page_size, lambda row: (row.day.isoformat(),))
+    return Page(items=[closure_view(row) for row in items], next_page_token=token)

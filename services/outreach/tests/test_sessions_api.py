@@ -1,0 +1,226 @@
+"""Teams, kits and sessions over HTTP against a real database (SQLite and PostgreSQL):
+double-booking, holidays and closures, broken kits, the session lifecycle and its events."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from jemput.outreach.testing import OTHER_VILLAGE, TODAY, TOMORROW, Outreach, recording
+
+
+def codes(response: object) -> list[str]:
+    return [e["code"] for e in response.json()["errors"]]  # type: ignore[attr-defined]
+
+
+async def test_schedule_a_session_with_the_teams_working_kits(outreach: Outreach) -> None:
+    team = await outreach.team(kits=3)
+    assert team["daily_capacity"] == 240
+    created = await outreach.schedule(team, TOMORROW)
+    assert created.status_code == 201, created.text
+    session = created.json()
+    assert session["status"] == "planned"
+    assert session["planned_capacity"] == 240
+    assert session["kit_serials"] == ["TIM1-K1", "TIM1-K2", "TIM1-K3"]
+    assert session["village_name"]
+    assert await outreach.outbox_types() == ["session_scheduled"]
+    # The same session again is the stored one, and publishes nothing.
+    again = await outreach.schedule(team, TOMORROW)
+    assert again.status_code == 200
+    assert again.json()["id"] == session["id"]
+    assert await outreach.outbox_count() == 1
+
+
+async def test_a_team_cannot_be_in_two_places_on_one_day(outreach: Outreach) -> None:
+    team = await outreach.team()
+    assert (await outreach.schedule(team, TOMORROW)).status_code == 201
+    elsewhere = await outreach.schedule(team, TOMORROW, village=OTHER_VILLAGE)
+    assert elsewhere.status_code == 409
+    assert elsewhere.headers["content-type"] == "application/problem+json"
+    assert codes(elsewhere) == ["team_double_booked"]
+    # Another day is fine.
+    assert (await outreach.schedule(team, TOMORROW + timedelta(days=1))).status_code == 201
+    assert await outreach.outbox_count() == 2
+
+
+async def test_a_kit_cannot_be_in_two_places_on_one_day(outreach: Outreach) -> None:
+    team_a = await outreach.team("Tim A", kits=2)
+    team_b = await outreach.team("Tim B", kits=1)
+    assert (await outreach.schedule(team_a, TOMORROW)).status_code == 201
+    # Kit A-K1 moves to team B: it stays with A's session tomorrow, so B cannot take it then.
+    moved = await outreach.client.patch("/v1/kits/TIMA-K1", json={"team_id": team_b["id"]})
+    assert moved.status_code == 200, moved.text
+    clash = await outreach.schedule(
+        team_b, TOMORROW, village=OTHER_VILLAGE, kit_serials=["TIMA-K1"]
+    )
+    assert clash.status_code == 409
+    assert codes(clash) == ["kit_double_booked"]
+    # Without naming kits, B goes tomorrow with its own kit only.
+    default = await outreach.schedule(team_b, TOMORROW, village=OTHER_VILLAGE)
+    assert default.status_code == 201, default.text
+    assert default.json()["kit_serials"] == ["TIMB-K1"]
+    # The day after, the moved kit is B's to take.
+    later = await outreach.schedule(team_b, TOMORROW + timedelta(days=1))
+    assert later.json()["kit_serials"] == ["TIMA-K1", "TIMB-K1"]
+
+
+async def test_holidays_weekends_and_closures_block_scheduling(outreach: Outreach) -> None:
+    team = await outreach.team()
+    christmas = await outreach.schedule(team, date(2026, 12, 25))
+    assert christmas.status_code == 422
+    (error,) = christmas.json()["errors"]
+    assert (error["field"], error["code"]) == ("day", "not_a_working_day")
+    assert "national holiday" in error["reason"] and "Kelahiran Yesus Kristus" in error["reason"]
+    leave = await outreach.schedule(team, date(2026, 12, 24))
+    assert "cuti bersama" in leave.json()["errors"][0]["reason"]
+    saturday = await outreach.schedule(team, date(2026, 12, 5))
+    assert "weekend" in saturday.json()["errors"][0]["reason"]
+    unknown_year = await outreach.schedule(team, date(2028, 1, 4))
+    assert codes(unknown_year) == ["holidays_unknown"]
+    past = await outreach.schedule(team, TODAY - timedelta(days=1))
+    assert codes(past) == ["day_in_past"]
+
+    closure = await outreach.client.post(
+        "/v1/closures", json={"day": "2026-12-03", "reason": "Banjir di kantor"}
+    )
+    assert closure.status_code == 201, closure.text
+    closed = await outreach.schedule(team, date(2026, 12, 3))
+    assert closed.status_code == 422
+    assert "office closure: Banjir di kantor" in closed.json()["errors"][0]["reason"]
+    listed = await outreach.client.get("/v1/closures", params={"from": "2026-12-01"})
+    assert [c["day"] for c in listed.json()["items"]] == ["2026-12-03"]
+    assert await outreach.outbox_count() == 0
+
+
+async def test_a_closure_names_the_sessions_already_on_that_day(outreach: Outreach) -> None:
+    team = await outreach.team()
+    session = (await outreach.schedule(team, TOMORROW)).json()
+    body = {"day": TOMORROW.isoformat(), "reason": "Hari jadi kabupaten"}
+    declared = await outreach.client.post("/v1/closures", json=body)
+    assert declared.json()["sessions_on_that_day"] == [session["id"]]
+    assert (await outreach.client.post("/v1/closures", json=body)).status_code == 200
+    other = await outreach.client.post("/v1/closures", json=body | {"reason": "Lain"})
+    assert other.status_code == 409
+
+
+async def test_broken_kits_take_capacity_down(outreach: Outreach) -> None:
+    team = await outreach.team(kits=3)
+    session = (await outreach.schedule(team, TOMORROW)).json()
+    assert session["planned_capacity"] == 240
+
+    broken = await outreach.client.patch("/v1/kits/TIM1-K2", json={"condition": "broken"})
+    assert broken.status_code == 200
+    team_now = (await outreach.client.get(f"/v1/teams/{team['id']}")).json()
+    assert (team_now["working_kits"], team_now["daily_capacity"]) == (2, 160)
+    reread = await outreach.client.get(f"/v1/sessions/{session['id']}")
+    assert reread.json()["planned_capacity"] == 160
+
+    await outreach.client.patch("/v1/kits/TIM1-K3", json={"condition": "in_repair"})
+    assert (await outreach.client.get(f"/v1/sessions/{session['id']}")).json()[
+        "planned_capacity"
+    ] == 80
+    # A new session takes the working kit only.
+    later = (await outreach.schedule(team, TOMORROW + timedelta(days=1))).json()
+    assert (later["kit_serials"], later["planned_capacity"]) == (["TIM1-K1"], 80)
+    # A broken kit cannot be taken, and a team with none working has no capacity to plan.
+    named = await outreach.schedule(
+        team, TOMORROW + timedelta(days=2), kit_serials=["TIM1-K1", "TIM1-K2"]
+    )
+    assert codes(named) == ["kit_not_working"]
+    await outreach.client.patch("/v1/kits/TIM1-K1", json={"condition": "broken"})
+    none_left = await outreach.schedule(team, TOMORROW + timedelta(days=2))
+    assert codes(none_left) == ["no_working_kits"]
+
+    repaired = await outreach.client.patch("/v1/kits/TIM1-K2", json={"condition": "working"})
+    assert repaired.json()["condition"] == "working"
+    assert (await outreach.client.get(f"/v1/sessions/{session['id']}")).json()[
+        "planned_capacity"
+    ] == 80
+
+
+async def test_session_lifecycle_and_close_out(outreach: Outreach) -> None:
+    team = await outreach.team(kits=2)
+    tomorrow = (await outreach.schedule(team, TOMORROW)).json()
+    too_early = await outreach.client.post(f"/v1/sessions/{tomorrow['id']}:start")
+    assert too_early.status_code == 409
+
+    session = await outreach.session_in_progress(team)
+    assert session["status"] == "in_progress"
+    cancel = await outreach.client.post(
+        f"/v1/sessions/{session['id']}:cancel", json={"reason": "hujan"}
+    )
+    assert cancel.status_code == 409  # under way: it is closed out, not cancelled
+
+    resident = "1602055705900012"
+    uploaded = await outreach.client.post(
+        f"/v1/sessions/{session['id']}/recordings",
+        json=recording("rec-close-0001", resident, "TIM1-K1"),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    outcomes = {
+        "recorded": 2,
+        "failed_to_record": 1,
+        "under_age": 3,
+        "already_has_card": 4,
+        "absent": 5,
+    }
+    # Kit K1 says it captured 2 recordings; one is uploaded: the close-out waits.
+    refused = await outreach.client.post(
+        f"/v1/sessions/{session['id']}:close",
+        json={"outcomes": outcomes, "kit_counts": {"TIM1-K1": 2, "TIM1-K2": 0}},
+    )
+    assert refused.status_code == 409
+    (error,) = refused.json()["errors"]
+    assert (error["field"], error["code"]) == ("kit_counts.TIM1-K1", "recordings_not_uploaded")
+    assert "2 recordings; 1 uploaded" in error["reason"]
+    stranger = await outreach.client.post(
+        f"/v1/sessions/{session['id']}:close",
+        json={"outcomes": outcomes, "kit_counts": {"OTHER-KIT": 1}},
+    )
+    assert codes(stranger) == ["kit_not_in_session"]
+
+    await outreach.client.post(
+        f"/v1/sessions/{session['id']}/recordings",
+        json=recording("rec-close-0002", "1602055705900013", "TIM1-K1"),
+    )
+    closed = await outreach.client.post(
+        f"/v1/sessions/{session['id']}:close",
+        json={"outcomes": outcomes, "kit_counts": {"TIM1-K1": 2}},
+    )
+    assert closed.status_code == 200, closed.text
+    body = closed.json()
+    assert (body["status"], body["outcomes"], body["uploaded_recordings"]) == (
+        "completed",
+        outcomes,
+        2,
+    )
+    again = await outreach.client.post(
+        f"/v1/sessions/{session['id']}:close", json={"outcomes": outcomes}
+    )
+    assert again.status_code == 200
+    assert (await outreach.outbox_types()).count("session_completed") == 1
+
+    cancelled = await outreach.client.post(
+        f"/v1/sessions/{tomorrow['id']}:cancel", json={"reason": "Tim sakit"}
+    )
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["kit_serials"] == []
+    # The day is free again.
+    assert (await outreach.schedule(team, TOMORROW)).status_code == 201
+    listed = await outreach.client.get("/v1/sessions", params={"status": "cancelled"})
+    assert [s["id"] for s in listed.json()["items"]] == [tomorrow["id"]]
+
+
+async def test_lists_page_with_tokens(outreach: Outreach) -> None:
+    team = await outreach.team()
+    for offset in range(3):
+        await outreach.schedule(team, TOMORROW + timedelta(days=offset))
+    first = await outreach.client.get("/v1/sessions", params={"page_size": 2})
+    assert len(first.json()["items"]) == 2
+    token = first.json()["next_page_token"]
+    rest = await outreach.client.get("/v1/sessions", params={"page_size": 2, "page_token": token})
+    assert len(rest.json()["items"]) == 1 and rest.json()["next_page_token"] is None
+    bad = await outreach.client.get("/v1/sessions", params={"page_token": "bm9wZQ"})
+    assert bad.status_code == 422
+    unknown = await outreach.client.get("/v1/sessions/nope")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
