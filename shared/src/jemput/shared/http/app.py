@@ -20,6 +20,7 @@ from prometheus_client import (
 )
 from starlette.middleware import Middleware
 
+from jemput.shared import tracing
 from jemput.shared.http.openapi import document_problems
 from jemput.shared.http.problems import install_problem_handlers, problem_response
 from jemput.shared.security.principal import PRINCIPAL_SCOPE_KEY
@@ -60,10 +61,12 @@ def create_app(
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+        # Events this request publishes carry its trace (the caller's, or a new one).
+        with tracing.continued(request.headers.get(tracing.TRACEPARENT)) as traceparent:
+            try:
+                response = await call_next(request)
+            finally:
+                structlog.contextvars.unbind_contextvars("request_id")
         elapsed = time.perf_counter() - started
         route = request.scope.get("route")
         # The route's template (/v1/residents/{nik}), never the path itself: paths hold NIKs.
@@ -81,8 +84,10 @@ def create_app(
             status=response.status_code,
             duration_ms=round(elapsed * 1000, 1),
             client_id=_client_id(request),
+            trace_id=tracing.trace_id_of(traceparent),
         )
         response.headers["x-request-id"] = request_id
+        response.headers[tracing.TRACEPARENT] = traceparent
         return response
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

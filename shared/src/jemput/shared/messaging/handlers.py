@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.shared import tracing
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
 
@@ -54,7 +55,9 @@ class EventHandlers:
 
         async def one_by_one(session: AsyncSession, events: Sequence[InboundEvent[Any]]) -> None:
             for event in events:
-                await handler(session, event)
+                # What the handler publishes continues the trace of the event it applies.
+                with tracing.continued(event.envelope.extensions.get(tracing.TRACEPARENT)):
+                    await handler(session, event)
 
         self.add_batch(payload_class, one_by_one)
 

@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from jemput.shared import tracing
 from jemput.shared.db import core_connection
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
 from jemput.shared.messaging.tables import outbox
+from jemput.shared.tracing import TRACEPARENT
 
 
 class Outbox:
@@ -33,6 +35,10 @@ class Outbox:
         occurred_at: datetime | None = None,
         extensions: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        traceparent = tracing.current()
+        if traceparent is not None and not (extensions and TRACEPARENT in extensions):
+            # The event continues the trace of the request or event that caused it.
+            extensions = {**(extensions or {}), TRACEPARENT: traceparent}
         return {
             "event_id": event_id or CloudEvent.new_id(),
             "topic": self._topic_for(payload.producer),

@@ -1,0 +1,64 @@
+"""W3C trace context (`traceparent`) carried from an HTTP request into the events it causes,
+through Kafka (the CloudEvents distributed-tracing extension: header `ce_traceparent`) and
+into the events their consumers publish, so one recording can be followed across services in
+the logs by its `trace_id`.
+
+Format: `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import structlog
+
+TRACEPARENT = "traceparent"
+_PATTERN = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_current: ContextVar[str | None] = ContextVar("jemput_traceparent", default=None)
+
+
+def parse(traceparent: str | None) -> tuple[str, str, str] | None:
+    """(trace id, parent id, flags) of a valid header; None for anything else."""
+    if not traceparent:
+        return None
+    match = _PATTERN.match(traceparent.strip().lower())
+    if match is None:
+        return None
+    trace_id, parent_id, flags = match.groups()
+    if trace_id == "0" * 32 or parent_id == "0" * 16:  # invalid by the specification
+        return None
+    return trace_id, parent_id, flags
+
+
+def child_of(traceparent: str | None) -> str:
+    """A new span in the caller's trace, or the root of a new trace."""
+    parsed = parse(traceparent)
+    trace_id, flags = (parsed[0], parsed[2]) if parsed else (secrets.token_hex(16), "01")
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def current() -> str | None:
+    """The traceparent of the work in progress (a request, an event being applied)."""
+    return _current.get()
+
+
+def trace_id_of(traceparent: str) -> str:
+    return traceparent.split("-")[1]
+
+
+@contextmanager
+def continued(traceparent: str | None) -> Iterator[str]:
+    """Run the block as a new span of `traceparent`'s trace (or of a new trace), with its
+    `trace_id` bound to every log line."""
+    span = child_of(traceparent)
+    token = _current.set(span)
+    structlog.contextvars.bind_contextvars(trace_id=trace_id_of(span))
+    try:
+        yield span
+    finally:
+        _current.reset(token)
+        structlog.contextvars.unbind_contextvars("trace_id")
