@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from jemput.shared.db.migrations import upgrade_to_head_async
-from jemput.shared.testing.kafka import reachable
+from jemput.shared.testing.kafka import delete_topics, reachable
 
 KAFKA_ENV = "JEMPUT_TEST_KAFKA_BOOTSTRAP"
 PG_ENV = "JEMPUT_TEST_PG_DSN"
@@ -44,9 +44,13 @@ def pg_dsn() -> str:
 
 
 @pytest.fixture
-def kafka_namespace() -> str:
-    """A prefix for topics and consumer groups, so that tests never see each other's events."""
-    return f"t{uuid.uuid4().hex[:10]}."
+async def kafka_namespace() -> AsyncIterator[str]:
+    """A prefix for topics and consumer groups, so that tests never see each other's events.
+    Its topics are deleted afterwards: a broker holding the partitions of every test ever run
+    runs out of file descriptors."""
+    namespace = f"t{uuid.uuid4().hex[:10]}."
+    yield namespace
+    await delete_topics(os.environ.get(KAFKA_ENV, "127.0.0.1:9092"), namespace)
 
 
 async def create_postgres_database(pg_dsn: str) -> tuple[str, str]:

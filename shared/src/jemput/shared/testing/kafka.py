@@ -6,6 +6,8 @@ import asyncio
 import socket
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 def reachable(address: str) -> bool:
@@ -49,3 +51,19 @@ async def read_topic(
                 return records
     finally:
         await consumer.stop()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix`; quietly nothing without a broker."""
+    if not await asyncio.to_thread(reachable, bootstrap):
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    except KafkaError:
+        pass  # the broker is going away: the next start wipes it anyway
+    finally:
+        await admin.close()
