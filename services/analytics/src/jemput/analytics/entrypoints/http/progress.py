@@ -90,7 +90,7 @@ def progress_out(item: progress_service.AreaProgress) -> AreaProgressOut:
         eligible=c.eligible,
         eligible_at_due=item.eligible_at_due,
         recorded=c.recorded,
-        coverage=_r(item.coverage),
+        coverage=round(item.coverage, 6) if item.coverage is not None else None,
         needed=f.needed,
         lacking=f.lacking,
         days_left=f.days_left,

@@ -167,14 +167,18 @@
       toggle.addEventListener("click", () => toggleDistrict(row.code));
       name.append(toggle);
     }
+    // No eligible resident known (now or by the due day): nothing to forecast.
+    const empty = row.eligible === 0 && row.eligible_at_due === 0;
+    const forecast = row.lacking === 0 ? "sudah tercapai" : day(row.reached_on_at_14_day_pace);
+    const status = row.at_risk ? "Berisiko" : "Sesuai jalur";
     const cells = [
       name,
       cell(num(row.eligible), "num hide-narrow"),
       cell(num(row.recorded), "num hide-narrow"),
       coverageCell(row),
       cell(num(row.lacking), "num"),
-      cell(row.lacking === 0 ? "sudah tercapai" : day(row.reached_on_at_14_day_pace), "hide-narrow"),
-      cell(row.at_risk ? "Berisiko" : "Sesuai jalur", row.at_risk ? "risk" : "ok"),
+      cell(empty ? "-" : forecast, "hide-narrow"),
+      cell(empty ? "tanpa data" : status, empty ? "muted" : row.at_risk ? "risk" : "ok"),
     ];
     tr.append(...cells);
     return tr;
@@ -285,8 +289,10 @@
         height: Math.max(0, y(0) - y(point.recorded)),
       }, bars);
       svg("title", {}, rect).textContent = `${day(point.day)}: ${num(point.recorded)} perekaman`;
-      if (index % 10 === 0 || index === daily.length - 1) {
-        svg("text", { x: left + index * step + step / 2, y: height - 6, "text-anchor": "middle" }, root)
+      const last = index === daily.length - 1;
+      if (index % 10 === 0 || last) {
+        const anchor = last ? "end" : "middle";
+        svg("text", { x: left + index * step + (last ? step : step / 2), y: height - 6, "text-anchor": anchor }, root)
           .textContent = day(point.day).replace(/ \d{4}$/, "");
       }
     });
