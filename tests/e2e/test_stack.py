@@ -150,3 +150,13 @@ async def test_resident_created_over_http_is_counted_within_two_seconds(stack: S
         assert next(c for c in district["children"] if c["code"] == village)["eligible"] == 1
         metrics = await client.get(urls["residents"] + "/metrics")
         assert "jemput_outbox_published_total 1.0" in metrics.text
+        # Analytics exports how far behind it is on each partition it reads.
+        lag_line = re.compile(
+            r'^jemput_consumer_lag\{partition="\d+",topic="[^"]*residents[^"]*"\} 0\.0$', re.M
+        )
+        for _ in range(50):
+            scraped = (await client.get(urls["analytics"] + "/metrics")).text
+            if lag_line.search(scraped):
+                break
+            await asyncio.sleep(0.1)
+        assert lag_line.search(scraped), "analytics exports no consumer lag for residents' topic"

@@ -35,6 +35,12 @@ class MessagingMetrics:
             "Messages sent to the dead-letter topic",
             registry=self.registry,
         )
+        self.consumer_lag = Gauge(
+            "jemput_consumer_lag",
+            "Messages on a partition this consumer has not read yet",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
         self.batch_seconds = Histogram(
             "jemput_consumer_batch_seconds",
             "Time to apply one consumer batch",

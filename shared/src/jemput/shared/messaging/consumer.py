@@ -29,6 +29,8 @@ from jemput.shared.messaging.tables import inbox
 from jemput.shared.metrics import MessagingMetrics
 
 log = structlog.get_logger(__name__)
+# How often the per-partition lag is exported to /metrics (it costs a position lookup each).
+LAG_EXPORT_SECONDS = 1.0
 
 SessionFactory = Callable[[], AsyncSession]
 
@@ -111,9 +113,15 @@ class IdempotentConsumer:
         await _start_with_retry(consumer, stop)
         self._consumer = consumer
         self.started.set()
+        lag_exported = 0.0
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_size)
+                now = asyncio.get_running_loop().time()
+                if self._metrics is not None and now - lag_exported >= LAG_EXPORT_SECONDS:
+                    lag_exported = now
+                    for tp, lag in (await self.lag()).items():
+                        self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
                 if not batches:
                     continue
                 async with self._batch_lock:
