@@ -11,14 +11,16 @@ import re
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from jemput.analytics.testing import publish, scenario
+from jemput.shared.db.migrations import upgrade_to_head
 from jemput.shared.testing.auth import TEST_ISSUER, shared_issuer
-from jemput.shared.testing.fixtures import migrate
+from jemput.shared.testing.fixtures import migrations_dir
 from jemput.shared.timezone import today_in_office
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,30 +56,45 @@ async def applied(client: httpx.AsyncClient) -> int:
     )
 
 
-async def test_dashboard_shows_the_api_figures_and_opens_villages(
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+
+@pytest.fixture
+def server(
     tmp_path: Path,
     kafka_bootstrap: str,
     kafka_namespace: str,
     spawned: list[subprocess.Popen[bytes]],
-) -> None:
-    from playwright.async_api import async_playwright
-
+) -> Server:
+    """`jemput analytics serve` as its own process, trusting the tests' token issuer."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'analytics.db'}"
-    await migrate("analytics", database_url)
-    issuer = shared_issuer()
+    upgrade_to_head(migrations_dir("analytics"), database_url)
     port = free_port()
     env = dict(os.environ) | {
         "JEMPUT_ANALYTICS_DATABASE_URL": database_url,
         "JEMPUT_ANALYTICS_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "JEMPUT_ANALYTICS_KAFKA_NAMESPACE": kafka_namespace,
         "JEMPUT_ANALYTICS_RELAY_ENABLED": "false",
-        "JEMPUT_ANALYTICS_AUTH_PUBLIC_KEY_FILE": str(issuer.public_key_file),
+        "JEMPUT_ANALYTICS_AUTH_PUBLIC_KEY_FILE": str(shared_issuer().public_key_file),
         "JEMPUT_ANALYTICS_AUTH_ISSUER": TEST_ISSUER,
     }
-    log = (tmp_path / "analytics.log").open("wb")
+    log = tmp_path / "analytics.log"
     command = [sys.executable, "-m", "jemput.shared.cli", "analytics", "serve", "--port", str(port)]
-    spawned.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
-    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        spawned.append(subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT))
+    return Server(f"http://127.0.0.1:{port}", log)
+
+
+async def test_dashboard_shows_the_api_figures_and_opens_villages(
+    server: Server, kafka_bootstrap: str, kafka_namespace: str
+) -> None:
+    from playwright.async_api import async_playwright
+
+    url = server.url
+    issuer = shared_issuer()
     events = scenario(today_in_office())
     await publish(kafka_bootstrap, kafka_namespace, events)
     token = issuer.token("analytics:read", client_id="kepala-dinas")
@@ -90,10 +107,14 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-        assert await applied(client) == len(events), (tmp_path / "analytics.log").read_text()
+        assert await applied(client) == len(events), server.log.read_text()
         bearer = {"Authorization": f"Bearer {token}"}
-        progress = (await client.get("/v1/progress", params={"area": "16.02"}, headers=bearer)).json()
-        coverage = (await client.get("/v1/coverage", params={"area": "16.02"}, headers=bearer)).json()
+        progress = (
+            await client.get("/v1/progress", params={"area": "16.02"}, headers=bearer)
+        ).json()
+        coverage = (
+            await client.get("/v1/coverage", params={"area": "16.02"}, headers=bearer)
+        ).json()
     regency = progress["area"]
     assert regency["coverage"] == coverage["area"]["coverage"]
     first_district = next(c for c in progress["children"] if c["eligible"] > 0)
