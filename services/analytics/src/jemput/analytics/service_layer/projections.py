@@ -10,7 +10,7 @@ nothing: the inbox skips repeats already, and a rebuild's last pass re-applies o
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,22 +125,20 @@ def _insert(conn: AsyncConnection, table: Table) -> Any:
 async def _upsert(
     conn: AsyncConnection, table: Table, key: str, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Insert the rows, or replace every column of the ones that exist."""
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        statement = _insert(conn, table).values(list(chunk))
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[key],
-                set_={c: statement.excluded[c] for c in chunk[0] if c != key},
-            )
-        )
+    """Insert the rows, or replace every column of the ones that exist. One statement run
+    with many parameter sets: compiled once and cached, sent in pages by the driver."""
+    if not rows:
+        return
+    statement = _insert(conn, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[key], set_={c: statement.excluded[c] for c in rows[0] if c != key}
+    )
+    await conn.execute(statement, list(rows))
 
 
 async def _insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        statement = _insert(conn, table).values(list(rows[start : start + _ROWS_PER_STATEMENT]))
-        await conn.execute(statement.on_conflict_do_nothing())
+    if rows:
+        await conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
 
 
 async def _stored(
@@ -156,16 +154,17 @@ async def _stored(
     return found
 
 
+_FACT_FIELDS = tuple(f.name for f in fields(ResidentFacts))
+
+
 def _facts_row(facts: ResidentFacts) -> dict[str, Any]:
-    return asdict(facts) | {
-        "district_code": facts.district_code,
-        "regency_code": facts.regency_code,
-    }
+    row = {name: getattr(facts, name) for name in _FACT_FIELDS}
+    row["district_code"], row["regency_code"] = facts.district_code, facts.regency_code
+    return row
 
 
 def _facts_of(row: dict[str, Any]) -> ResidentFacts:
-    fields = {k: v for k, v in row.items() if k not in ("district_code", "regency_code")}
-    return ResidentFacts(**fields)
+    return ResidentFacts(**{name: row[name] for name in _FACT_FIELDS})
 
 
 class Projections:
