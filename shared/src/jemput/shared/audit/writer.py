@@ -19,7 +19,7 @@ from jemput.shared.audit.recording import bound_request_id, record_now
 
 log = structlog.get_logger(__name__)
 
-MAX_BATCH = 1  # entries per transaction; more wait for the next one
+MAX_BATCH = 2000  # entries per transaction; more wait for the next one
 
 
 class AuditWriter:
