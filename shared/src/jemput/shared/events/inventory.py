@@ -24,6 +24,16 @@ class CardPrintedV1(CardEvent):
     printed_at: datetime
 
 
+class CardSpoiledV1(CardEvent):
+    """A print failed: the blank is lost and the job waits for another print."""
+
+    event_type: ClassVar[str] = "jemput.inventory.card_spoiled.v1"
+    job_id: str
+    blank_serial: str
+    location: str = "office"
+    spoiled_at: datetime
+
+
 class CardIssuedV1(CardEvent):
     """The printed card was handed to the resident (clears an outstanding SUKET)."""
 
@@ -71,10 +81,24 @@ class StockChangedV1(StockEvent):
     at: datetime
 
 
+class BlanksRequestedV1(StockEvent):
+    """The office asked the ministry for blanks (`location`: where they are to be delivered)."""
+
+    event_type: ClassVar[str] = "jemput.inventory.blanks_requested.v1"
+    request_id: str
+    quantity: int
+    suggested_quantity: int
+    daily_demand: float
+    available: int
+    requested_at: datetime
+
+
 ALL: tuple[type[EventPayload], ...] = (
     CardPrintedV1,
+    CardSpoiledV1,
     CardIssuedV1,
     SuketIssuedV1,
     StockLowV1,
     StockChangedV1,
+    BlanksRequestedV1,
 )
