@@ -122,7 +122,8 @@ async def test_blanks_run_out_sukets_then_waiting_jobs_served_in_order(
     assert len(with_blank) == 3
     assert sukets == set(state) - with_blank
 
-    # A duplicate gives its blank back.
+    # A duplicate gives its blank back, and the oldest waiting job takes it at once.
+    waiting_before = sorted(sukets, key=lambda n: state[n].recorded_at)
     dropped = sorted(with_blank)[0]
     await publish(
         inventory,
@@ -131,8 +132,9 @@ async def test_blanks_run_out_sukets_then_waiting_jobs_served_in_order(
     await until_caught_up(inventory)
     state = await jobs(inventory)
     assert (state[dropped].state, state[dropped].has_blank) == ("DROPPED", False)
+    assert [state[n].has_blank for n in waiting_before] == [True, False, False]
 
-    # One more blank arrives: with the released one, the two oldest waiting jobs are served.
+    # One more blank arrives: the next oldest waiting job takes it.
     async with inventory.sessions() as session, session.begin():
         _, served = await print_queue.receive_blanks(
             session,
@@ -140,12 +142,11 @@ async def test_blanks_run_out_sukets_then_waiting_jobs_served_in_order(
             quantity=1,
             location="office",
             reference="B-2",
-            serial_from=None,
-            serial_to=None,
+            serial_from="KTP-000004",
+            serial_to="KTP-000004",
             actor="t",
         )
-    assert served == 2
-    waiting_before = sorted(sukets, key=lambda n: state[n].recorded_at)
+    assert served == 1
     state = await jobs(inventory)
     assert [state[n].has_blank for n in waiting_before] == [True, True, False]
     async with inventory.sessions() as session:
@@ -154,8 +155,15 @@ async def test_blanks_run_out_sukets_then_waiting_jobs_served_in_order(
 
 async def test_printing_the_same_card_twice_at_once(inventory: ServiceRuntime) -> None:
     async with inventory.sessions() as session, session.begin():
-        await ledger.append(
-            session, Entry(EntryKind.RECEIVED, 1, "office"), actor="t", reference="B-1"
+        await print_queue.receive_blanks(
+            session,
+            inventory.outbox,
+            quantity=2,
+            location="office",
+            reference="B-1",
+            serial_from="K-0001",
+            serial_to="K-0002",
+            actor="t",
         )
     await publish(
         inventory,
@@ -189,4 +197,5 @@ async def test_printing_the_same_card_twice_at_once(inventory: ServiceRuntime) -
     results = await asyncio.gather(operator("K-0001"), operator("K-0002"))
     assert sorted(results) == [False, True]
     async with inventory.sessions() as session:
-        assert await ledger.replay(session, "office") == Stock(0, 0)
+        # The job took one of the two blanks; the other is still available.
+        assert await ledger.replay(session, "office") == Stock(1, 0)

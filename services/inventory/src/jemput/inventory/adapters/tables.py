@@ -1,13 +1,18 @@
-"""The inventory database: the ledger (append-only) and the per-location balance it keeps."""
+"""The inventory database: the ledger (append-only), the per-location balance and daily
+snapshot it keeps, received serial ranges and used blanks, print jobs, SUKETs, requests to
+the ministry and the answers of idempotent requests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlmodel import Field, SQLModel
 
 from jemput.inventory.domain.ledger import EntryKind
 from jemput.shared.db.types import StrEnumType, UtcDateTime
+
+# Below this many available blanks a location publishes `stock_low` (the migration's default).
+DEFAULT_LOW_THRESHOLD = 100
 
 
 def _now() -> datetime:
@@ -30,6 +35,8 @@ class LedgerEntry(SQLModel, table=True):
     serial_from: str | None = Field(default=None, max_length=30)
     serial_to: str | None = Field(default=None, max_length=30)
     job_id: str | None = Field(default=None, max_length=36, index=True)
+    # A receipt answering a request to the ministry (RECEIVED).
+    request_id: str | None = Field(default=None, max_length=32, index=True)
     actor: str = Field(max_length=100)
     note: str | None = Field(default=None, max_length=300)
     recorded_at: datetime = Field(default_factory=_now, sa_type=UtcDateTime())
@@ -48,8 +55,10 @@ class StockBalance(SQLModel, table=True):
     on_hand: int = 0
     reserved: int = 0
     last_entry_id: int | None = None
+    # The office day of the latest entry: the snapshot row that entries now count on.
+    last_day: date | None = None
     # Below this many available blanks the location publishes `stock_low` (once per crossing).
-    low_threshold: int = 100
+    low_threshold: int = DEFAULT_LOW_THRESHOLD
 
 
 class PrintJob(SQLModel, table=True):
@@ -82,3 +91,83 @@ class Suket(SQLModel, table=True):
     issued_at: datetime = Field(sa_type=UtcDateTime())
     valid_until: datetime = Field(sa_type=UtcDateTime())
     cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class StockDay(SQLModel, table=True):
+    """The daily snapshot of one location, kept with each entry (see `domain/daily.py`)."""
+
+    __tablename__ = "stock_day"
+
+    location: str = Field(primary_key=True, max_length=20)
+    day: date = Field(primary_key=True)
+    on_hand: int  # at the day's close (or now, for today)
+    reserved: int
+    min_available: int
+    received: int = 0
+    consumed: int = 0
+    spoiled: int = 0
+    # Residents turned away with a SUKET, and cards printed for SUKET holders (demand that
+    # was already counted on the day of their SUKET): the forecast's stock-out correction.
+    sukets_issued: int = 0
+    suket_prints: int = 0
+
+
+class BlankBatch(SQLModel, table=True):
+    """The serial range of one receipt (its RECEIVED entry): ranges never overlap, and only
+    received serials can become cards."""
+
+    __tablename__ = "blank_batch"
+
+    entry_id: int = Field(primary_key=True, foreign_key="ledger_entry.id")
+    prefix: str = Field(max_length=30)
+    digits: int
+    first_number: int
+    last_number: int
+    # The receipt was reversed (entered by mistake): its serials are free again.
+    voided: bool = False
+
+
+class UsedBlank(SQLModel, table=True):
+    """A blank that became a card or was spoiled; the key makes it happen once."""
+
+    __tablename__ = "used_blank"
+
+    serial: str = Field(primary_key=True, max_length=30)
+    job_id: str = Field(max_length=36)
+    kind: EntryKind = Field(sa_type=StrEnumType(EntryKind, 16))
+    entry_id: int
+
+
+class BlankRequest(SQLModel, table=True):
+    """A request to the ministry for blanks, with the figures it was based on; receipts that
+    name it (`LedgerEntry.request_id`) follow it to receipt."""
+
+    __tablename__ = "blank_request"
+
+    id: str = Field(primary_key=True, max_length=32)
+    location: str = Field(max_length=20)
+    quantity: int
+    suggested_quantity: int
+    daily_demand: float
+    available: int
+    print_ready_backlog: int
+    sukets_outstanding: int
+    reorder_point: int
+    lead_time_days: int
+    signed_by: str = Field(max_length=100)
+    note: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=_now, sa_type=UtcDateTime())
+
+
+class IdempotentRequest(SQLModel, table=True):
+    """The answer given to a write sent with an `Idempotency-Key`, replayed to a resend."""
+
+    __tablename__ = "idempotent_request"
+
+    client_id: str = Field(primary_key=True, max_length=100)
+    key: str = Field(primary_key=True, max_length=200)
+    request_digest: str = Field(max_length=64)
+    status_code: int = 0
+    response_body: str = ""
+    created_at: datetime = Field(default_factory=_now, sa_type=UtcDateTime())

@@ -3,13 +3,17 @@
 Each write locks the location's balance row first (`SELECT … FOR UPDATE` on PostgreSQL; on
 SQLite the transaction already holds the database write lock), checks the domain rules on the
 locked totals, and only then appends the entry — so stock never goes negative however many
-operators write at once.
+operators write at once. Under the same lock each entry also updates the location's daily
+snapshot (`daily.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +25,7 @@ from jemput.inventory.domain.ledger import (
     Stock,
     crossed_below,
 )
+from jemput.inventory.service_layer import daily
 from jemput.shared.events.inventory import StockChangedV1, StockLowV1
 from jemput.shared.messaging.dead_letter import SafeError
 from jemput.shared.messaging.outbox import Outbox
@@ -31,19 +36,29 @@ class StockRefused(SafeError):
 
 
 async def locked_balance(session: AsyncSession, location: str) -> StockBalance:
-    result = await session.exec(
-        select(StockBalance).where(StockBalance.location == location).with_for_update()
+    """The location's balance row, locked for this transaction (created at zero if new)."""
+    query = (
+        select(StockBalance)
+        .where(StockBalance.location == location)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # never a copy read before the lock
     )
-    balance = result.first()
+    balance = (await session.exec(query)).first()
     if balance is None:
-        balance = StockBalance(location=location)
-        session.add(balance)
-        await session.flush()
-        result = await session.exec(
-            select(StockBalance).where(StockBalance.location == location).with_for_update()
+        # Two first writers of a new location: one inserts, the other waits on it, then locks.
+        conn = await session.connection()
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        await conn.execute(
+            insert(StockBalance)
+            .values(location=location, on_hand=0, reserved=0)
+            .on_conflict_do_nothing(index_elements=["location"])
         )
-        balance = result.one()
+        balance = (await session.exec(query)).one()
     return balance
+
+
+async def balances(session: AsyncSession) -> Sequence[StockBalance]:
+    return (await session.exec(select(StockBalance).order_by(col(StockBalance.location)))).all()
 
 
 async def append(
@@ -57,10 +72,12 @@ async def append(
     serial_to: str | None = None,
     note: str | None = None,
     reverses_id: int | None = None,
+    request_id: str | None = None,
     outbox: Outbox | None = None,
+    at: datetime | None = None,
 ) -> LedgerEntry:
-    """Append an entry; with an outbox, publish the new stock, and `stock_low` when available
-    stock falls below the location's threshold."""
+    """Append an entry (recorded now, or `at`); with an outbox, publish the new stock, and
+    `stock_low` when available stock falls below the location's threshold."""
     balance = await locked_balance(session, entry.location)
     before = Stock(balance.on_hand, balance.reserved)
     try:
@@ -76,13 +93,16 @@ async def append(
         serial_from=serial_from,
         serial_to=serial_to,
         job_id=job_id,
+        request_id=request_id,
         actor=actor,
         note=note,
+        recorded_at=at or datetime.now(UTC),
     )
     session.add(row)
     await session.flush()
     balance.on_hand, balance.reserved, balance.last_entry_id = after.on_hand, after.reserved, row.id
     session.add(balance)
+    await daily.record(session, balance, entry, before, after, row.recorded_at)
     if outbox is not None:
         at = row.recorded_at
         await outbox.add(
@@ -109,12 +129,22 @@ async def append(
     return row
 
 
-async def reverse(session: AsyncSession, entry_id: int, *, actor: str, note: str) -> LedgerEntry:
+async def reverse(
+    session: AsyncSession,
+    entry_id: int,
+    *,
+    actor: str,
+    note: str,
+    outbox: Outbox | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Append the entry that undoes `entry_id` (once: a reversal is never reversed)."""
     original = await session.get(LedgerEntry, entry_id)
     if original is None:
         raise StockRefused("no ledger entry with this id")
-    if original.kind is EntryKind.REVERSAL:
-        raise StockRefused("a reversal cannot be reversed; record the movement again")
+    if original.kind is EntryKind.REVERSAL or original.reverses_id is not None:
+        raise StockRefused("a correction cannot be reversed; record the movement again")
+    await locked_balance(session, original.location)  # one reversal of an entry at a time
     already = await session.exec(
         select(LedgerEntry.id).where(col(LedgerEntry.reverses_id) == entry_id)
     )
@@ -127,7 +157,15 @@ async def reverse(session: AsyncSession, entry_id: int, *, actor: str, note: str
             EntryKind.REVERSAL, original.quantity, original.location, reverses=original.kind
         )
     return await append(
-        session, correction, actor=actor, note=note, reverses_id=entry_id, job_id=original.job_id
+        session,
+        correction,
+        actor=actor,
+        note=note,
+        reverses_id=entry_id,
+        job_id=original.job_id,
+        reference=original.reference,
+        outbox=outbox,
+        at=at,
     )
 
 

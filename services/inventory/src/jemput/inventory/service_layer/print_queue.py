@@ -1,5 +1,9 @@
 """The print queue: recordings create jobs that reserve blanks; with no blank left the resident
-gets a SUKET; arriving blanks serve waiting jobs in order of recording; duplicates release theirs.
+gets a SUKET; blanks that become available (received, transferred in, released, found in a
+count) serve waiting jobs in order of recording; duplicates release theirs.
+
+A blank is known by its serial: only received serials can be printed on, and a serial becomes
+a card or a spoiled blank once (`UsedBlank`'s key), whichever location prints it.
 
 Functions never commit: the caller's transaction (a consumer batch or a request) holds the job,
 the ledger entries and the outgoing events together.
@@ -8,28 +12,44 @@ the ledger entries and the outgoing events together.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.inventory.adapters.tables import LedgerEntry, PrintJob, Suket
+from jemput.inventory.adapters.tables import BlankBatch, LedgerEntry, PrintJob, Suket, UsedBlank
 from jemput.inventory.domain.ledger import Entry, EntryKind
-from jemput.inventory.service_layer import ledger
-from jemput.shared.events.inventory import CardIssuedV1, CardPrintedV1, SuketIssuedV1
+from jemput.inventory.domain.print_jobs import JobState
+from jemput.inventory.domain.serials import Serial, SerialRange, SerialRangeInvalid
+from jemput.inventory.service_layer import daily, ledger
+from jemput.shared.events.inventory import (
+    CardIssuedV1,
+    CardPrintedV1,
+    CardSpoiledV1,
+    SuketIssuedV1,
+)
 from jemput.shared.messaging.dead_letter import SafeError
 from jemput.shared.messaging.outbox import Outbox
 
 SUKET_VALIDITY = timedelta(days=182)  # six months
+OFFICE = "office"  # where cards are printed, and the location of every print job
 
 
 class PrintRefused(SafeError):
     pass
 
 
+class JobNotFound(PrintRefused):
+    pass
+
+
 async def open_job(session: AsyncSession, nik: str) -> PrintJob | None:
     result = await session.exec(
-        select(PrintJob).where(PrintJob.nik == nik, PrintJob.state == "OPEN").with_for_update()
+        select(PrintJob)
+        .where(PrintJob.nik == nik, PrintJob.state == JobState.OPEN)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.first()
 
@@ -42,6 +62,7 @@ async def on_recorded(
     village_code: str | None,
     recorded_at: datetime,
     actor: str,
+    at: datetime | None = None,
 ) -> PrintJob:
     """A recording: one open job per resident (a re-recording keeps the job it has)."""
     job = await open_job(session, nik)
@@ -52,18 +73,24 @@ async def on_recorded(
     )
     session.add(job)
     await session.flush()
-    if not await _try_reserve(session, outbox, job, actor):
-        await _issue_suket(session, outbox, job, recorded_at)
+    if not await _try_reserve(session, outbox, job, actor, at):
+        await _issue_suket(session, outbox, job, recorded_at, at)
     return job
 
 
 async def on_print_ready(
-    session: AsyncSession, outbox: Outbox, *, nik: str, decided_at: datetime, actor: str
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    nik: str,
+    decided_at: datetime,
+    actor: str,
+    at: datetime | None = None,
 ) -> PrintJob:
     job = await open_job(session, nik)
     if job is None:  # the print-ready result overtook the recording event: the job starts here
         job = await on_recorded(
-            session, outbox, nik=nik, village_code=None, recorded_at=decided_at, actor=actor
+            session, outbox, nik=nik, village_code=None, recorded_at=decided_at, actor=actor, at=at
         )
     job.print_ready = True
     session.add(job)
@@ -71,23 +98,32 @@ async def on_print_ready(
 
 
 async def on_duplicate(
-    session: AsyncSession, outbox: Outbox, *, nik: str, actor: str
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    nik: str,
+    actor: str,
+    at: datetime | None = None,
 ) -> PrintJob | None:
-    """The recording matched someone else's: drop the job and give its blank back."""
+    """The recording matched someone else's: drop the job and give its blank to the oldest
+    waiting job."""
     job = await open_job(session, nik)
     if job is None:
         return None
+    job.state = JobState.DROPPED
+    session.add(job)
     if job.has_blank:
+        job.has_blank = False
         await ledger.append(
             session,
             Entry(EntryKind.RELEASED, 1, job.location),
             actor=actor,
             job_id=job.id,
             outbox=outbox,
+            at=at,
         )
-        job.has_blank = False
-    job.state = "DROPPED"
-    session.add(job)
+        await session.flush()
+        await serve_waiting(session, outbox, job.location, actor=actor, at=at)
     return job
 
 
@@ -98,12 +134,32 @@ async def receive_blanks(
     quantity: int,
     location: str,
     reference: str,
-    serial_from: str | None,
-    serial_to: str | None,
+    serial_from: str,
+    serial_to: str,
     actor: str,
+    request_id: str | None = None,
+    note: str | None = None,
+    at: datetime | None = None,
 ) -> tuple[LedgerEntry, int]:
-    """Blanks from the ministry; waiting jobs take them in order of recording. Returns the
-    entry and how many waiting jobs got a blank."""
+    """Blanks from the ministry, with their serial range; waiting jobs take them in order of
+    recording. Returns the entry and how many waiting jobs got a blank."""
+    try:
+        serials = SerialRange.of(serial_from, serial_to)
+    except SerialRangeInvalid as exc:
+        raise ledger.StockRefused(str(exc)) from None
+    if serials.size != quantity:
+        raise ledger.StockRefused(
+            f"the serial range holds {serials.size} blanks, the receipt says {quantity}"
+        )
+    # Every receipt also holds the office's balance (locks always in location order, as
+    # transfers take them): receipts anywhere queue, so no two overlapping ranges get in.
+    for held in sorted({location, OFFICE}):
+        await ledger.locked_balance(session, held)
+    clash = await _overlapping_batch(session, serials)
+    if clash is not None:
+        raise ledger.StockRefused(
+            f"these serials overlap the receipt in ledger entry {clash.entry_id}"
+        )
     entry = await ledger.append(
         session,
         Entry(EntryKind.RECEIVED, quantity, location),
@@ -111,27 +167,58 @@ async def receive_blanks(
         reference=reference,
         serial_from=serial_from,
         serial_to=serial_to,
+        request_id=request_id,
+        note=note,
         outbox=outbox,
+        at=at,
     )
+    assert entry.id is not None
+    session.add(
+        BlankBatch(
+            entry_id=entry.id,
+            prefix=serials.prefix,
+            digits=serials.digits,
+            first_number=serials.first,
+            last_number=serials.last,
+        )
+    )
+    await session.flush()
+    served = await serve_waiting(session, outbox, location, actor=actor, at=at)
+    return entry, served
+
+
+async def serve_waiting(
+    session: AsyncSession,
+    outbox: Outbox,
+    location: str,
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> int:
+    """Give the location's available blanks to its waiting jobs, oldest recording first.
+    Returns how many were served."""
     balance = await ledger.locked_balance(session, location)
-    free = balance.on_hand - balance.reserved  # released blanks count too
+    free = balance.on_hand - balance.reserved
+    if free <= 0:
+        return 0
     waiting = await session.exec(
         select(PrintJob)
         .where(
-            PrintJob.state == "OPEN",
+            PrintJob.state == JobState.OPEN,
             col(PrintJob.has_blank).is_(False),
             PrintJob.location == location,
         )
         .order_by(col(PrintJob.recorded_at), col(PrintJob.id))
         .limit(free)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     served = 0
     for job in waiting.all():
-        if not await _try_reserve(session, outbox, job, actor):
+        if not await _try_reserve(session, outbox, job, actor, at):
             break
         served += 1
-    return entry, served
+    return served
 
 
 async def print_card(
@@ -143,16 +230,23 @@ async def print_card(
     at: datetime,
     actor: str,
 ) -> PrintJob:
-    """An operator prints: the job's reserved blank is consumed. The job row is locked, so two
-    operators printing the same card get one success and one refusal."""
+    """An operator prints on the blank `card_serial`: the job's reserved blank is consumed.
+
+    The job row is locked, so two operators printing the same card get one success and one
+    refusal; the serial's key makes a blank print once even at two locations at once. Sending
+    the same print again (same job, same serial) answers the printed job and changes nothing.
+    """
     job = await _locked_job(session, job_id)
-    if job.state != "OPEN":
+    if job.state in (JobState.PRINTED, JobState.ISSUED) and job.card_serial == card_serial:
+        return job
+    if job.state != JobState.OPEN:
         raise PrintRefused(f"the job is {job.state.lower()}, not waiting to be printed")
     if not job.print_ready:
         raise PrintRefused("the recording is not cleared for printing (print-ready) yet")
     if not job.has_blank:
         raise PrintRefused("no blank is reserved for this job")
-    await ledger.append(
+    await _check_blank(session, card_serial)
+    entry = await ledger.append(
         session,
         Entry(EntryKind.CONSUMED, 1, job.location),
         actor=actor,
@@ -160,8 +254,19 @@ async def print_card(
         serial_from=card_serial,
         serial_to=card_serial,
         outbox=outbox,
+        at=at,
     )
-    job.state, job.has_blank, job.card_serial, job.printed_at = "PRINTED", False, card_serial, at
+    await _use_blank(session, card_serial, job, EntryKind.CONSUMED, entry)
+    if await _holds_suket(session, job):
+        # The resident's demand was counted on the day of the SUKET, not again now.
+        balance = await ledger.locked_balance(session, job.location)
+        await daily.count_suket(session, balance, entry.recorded_at, printed=True)
+    job.state, job.has_blank, job.card_serial, job.printed_at = (
+        JobState.PRINTED,
+        False,
+        card_serial,
+        at,
+    )
     session.add(job)
     await outbox.add(
         session,
@@ -177,33 +282,63 @@ async def print_card(
 
 
 async def spoil(
-    session: AsyncSession, outbox: Outbox, *, job_id: str, actor: str, note: str
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    job_id: str,
+    blank_serial: str,
+    actor: str,
+    note: str,
+    at: datetime,
 ) -> PrintJob:
-    """The print failed: the blank is lost and the job goes back to the queue for another."""
+    """The print on `blank_serial` failed: the blank is lost and the job takes another blank
+    if one is available (it waits otherwise). The same spoil sent again changes nothing."""
     job = await _locked_job(session, job_id)
-    if job.state != "OPEN" or not job.has_blank:
+    earlier = await session.get(UsedBlank, blank_serial)
+    if earlier is not None and earlier.job_id == job.id and earlier.kind is EntryKind.SPOILED:
+        return job
+    if job.state != JobState.OPEN or not job.has_blank:
         raise PrintRefused("only a job holding a blank can spoil it")
-    await ledger.append(
+    await _check_blank(session, blank_serial)
+    entry = await ledger.append(
         session,
         Entry(EntryKind.SPOILED, 1, job.location),
         actor=actor,
         job_id=job.id,
+        serial_from=blank_serial,
+        serial_to=blank_serial,
         note=note,
         outbox=outbox,
+        at=at,
     )
+    await _use_blank(session, blank_serial, job, EntryKind.SPOILED, entry)
     job.has_blank = False
     session.add(job)
-    await _try_reserve(session, outbox, job, actor)
+    await outbox.add(
+        session,
+        CardSpoiledV1(
+            nik=job.nik,
+            job_id=job.id,
+            blank_serial=blank_serial,
+            location=job.location,
+            spoiled_at=at,
+        ),
+    )
+    await _try_reserve(session, outbox, job, actor, at)
     return job
 
 
 async def issue_card(
     session: AsyncSession, outbox: Outbox, *, job_id: str, at: datetime, actor: str
 ) -> PrintJob:
+    """The printed card is handed over; the resident's SUKETs are cleared. Handing over an
+    issued card again changes nothing."""
     job = await _locked_job(session, job_id)
-    if job.state != "PRINTED":
+    if job.state == JobState.ISSUED:
+        return job
+    if job.state != JobState.PRINTED:
         raise PrintRefused("only a printed card can be handed over")
-    job.state, job.issued_at = "ISSUED", at
+    job.state, job.issued_at = JobState.ISSUED, at
     session.add(job)
     sukets = await session.exec(
         select(Suket).where(Suket.nik == job.nik, col(Suket.cleared_at).is_(None))
@@ -216,14 +351,79 @@ async def issue_card(
 
 
 async def _locked_job(session: AsyncSession, job_id: str) -> PrintJob:
-    result = await session.exec(select(PrintJob).where(PrintJob.id == job_id).with_for_update())
+    result = await session.exec(
+        select(PrintJob)
+        .where(PrintJob.id == job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     job = result.first()
     if job is None:
-        raise PrintRefused("no print job with this id")
+        raise JobNotFound("no print job with this id")
     return job
 
 
-async def _try_reserve(session: AsyncSession, outbox: Outbox, job: PrintJob, actor: str) -> bool:
+async def _check_blank(session: AsyncSession, serial_text: str) -> None:
+    """The serial was received (in a receipt still standing) and is not used yet."""
+    try:
+        serial = Serial.parse(serial_text)
+    except SerialRangeInvalid as exc:
+        raise PrintRefused(str(exc)) from None
+    if await session.get(UsedBlank, serial_text) is not None:
+        raise PrintRefused("this blank was printed on or spoiled already")
+    received = await session.exec(
+        select(BlankBatch.entry_id).where(
+            BlankBatch.prefix == serial.prefix,
+            BlankBatch.digits == serial.digits,
+            col(BlankBatch.first_number) <= serial.number,
+            col(BlankBatch.last_number) >= serial.number,
+            col(BlankBatch.voided).is_(False),
+        )
+    )
+    if received.first() is None:
+        raise PrintRefused("this serial is not in any receipt of blanks")
+
+
+async def _use_blank(
+    session: AsyncSession, serial: str, job: PrintJob, kind: EntryKind, entry: LedgerEntry
+) -> None:
+    assert entry.id is not None
+    used = UsedBlank(serial=serial, job_id=job.id, kind=kind, entry_id=entry.id)
+    try:
+        async with session.begin_nested():
+            session.add(used)
+    except IntegrityError:
+        # Another location used the same blank in the same moment; its transaction won.
+        raise PrintRefused("this blank was printed on or spoiled already") from None
+
+
+async def _overlapping_batch(session: AsyncSession, serials: SerialRange) -> BlankBatch | None:
+    result = await session.exec(
+        select(BlankBatch).where(
+            BlankBatch.prefix == serials.prefix,
+            BlankBatch.digits == serials.digits,
+            col(BlankBatch.first_number) <= serials.last,
+            col(BlankBatch.last_number) >= serials.first,
+            col(BlankBatch.voided).is_(False),
+        )
+    )
+    return result.first()
+
+
+async def _holds_suket(session: AsyncSession, job: PrintJob) -> bool:
+    result = await session.exec(
+        select(Suket.number).where(Suket.job_id == job.id, col(Suket.cleared_at).is_(None))
+    )
+    return result.first() is not None
+
+
+async def _try_reserve(
+    session: AsyncSession,
+    outbox: Outbox,
+    job: PrintJob,
+    actor: str,
+    at: datetime | None,
+) -> bool:
     try:
         await ledger.append(
             session,
@@ -231,6 +431,7 @@ async def _try_reserve(session: AsyncSession, outbox: Outbox, job: PrintJob, act
             actor=actor,
             job_id=job.id,
             outbox=outbox,
+            at=at,
         )
     except ledger.StockRefused:
         return False
@@ -239,21 +440,29 @@ async def _try_reserve(session: AsyncSession, outbox: Outbox, job: PrintJob, act
     return True
 
 
-async def _issue_suket(session: AsyncSession, outbox: Outbox, job: PrintJob, at: datetime) -> Suket:
+async def _issue_suket(
+    session: AsyncSession,
+    outbox: Outbox,
+    job: PrintJob,
+    issued_at: datetime,
+    at: datetime | None,
+) -> Suket:
     suket = Suket(
-        number=f"SUKET/{at:%Y%m%d}/{job.id[:8].upper()}",
+        number=f"SUKET/{issued_at:%Y%m%d}/{job.id.replace('-', '')[:12].upper()}",
         nik=job.nik,
         job_id=job.id,
-        issued_at=at,
-        valid_until=at + SUKET_VALIDITY,
+        issued_at=issued_at,
+        valid_until=issued_at + SUKET_VALIDITY,
     )
     session.add(suket)
+    balance = await ledger.locked_balance(session, job.location)
+    await daily.count_suket(session, balance, at or datetime.now(UTC))
     await outbox.add(
         session,
         SuketIssuedV1(
             nik=job.nik,
             suket_number=suket.number,
-            issued_at=at,
+            issued_at=issued_at,
             valid_until=suket.valid_until.date(),
         ),
     )

@@ -1,0 +1,34 @@
+"""A print job's life: recorded → (blank reserved) → print-ready → printed → issued, or dropped
+when the recording turns out to be a duplicate."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class JobState(StrEnum):
+    """What is stored."""
+
+    OPEN = "OPEN"
+    PRINTED = "PRINTED"
+    ISSUED = "ISSUED"
+    DROPPED = "DROPPED"
+
+
+class QueueState(StrEnum):
+    """What an operator sees: an open job is waiting for a blank, for clearance, or printable."""
+
+    WAITING_FOR_BLANK = "waiting_for_blank"
+    WAITING_FOR_CLEARANCE = "waiting_for_clearance"
+    PRINTABLE = "printable"
+    PRINTED = "printed"
+    ISSUED = "issued"
+    DROPPED = "dropped"
+
+
+def queue_state(state: str, *, has_blank: bool, print_ready: bool) -> QueueState:
+    if state != JobState.OPEN:
+        return QueueState(state.lower())
+    if not has_blank:
+        return QueueState.WAITING_FOR_BLANK
+    return QueueState.PRINTABLE if print_ready else QueueState.WAITING_FOR_CLEARANCE

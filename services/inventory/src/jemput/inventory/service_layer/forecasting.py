@@ -1,0 +1,117 @@
+"""The forecast of one location from its daily snapshots: the demand history corrected for
+stock-out days, the stock, and the cards already owed (see `domain/forecast.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from jemput.inventory.adapters.tables import PrintJob, StockBalance, Suket
+from jemput.inventory.domain.forecast import DayUsage, Forecast, forecast
+from jemput.inventory.domain.ledger import Stock
+from jemput.inventory.domain.print_jobs import JobState
+from jemput.inventory.service_layer import daily
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """The settings a forecast is made with."""
+
+    lead_time_days: int
+    safety_days: int
+    cover_days: int
+    window_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocationForecast:
+    location: str
+    today: date
+    history: list[DayUsage]  # complete days only, from the location's first entry at most
+    stock: Stock
+    print_ready_backlog: int
+    sukets_outstanding: int
+    horizon: Horizon
+    result: Forecast
+
+
+async def usage_history(
+    session: AsyncSession, location: str, first: date, last: date
+) -> list[DayUsage]:
+    """Day by day from `first` (or the location's first day) to `last`: blanks consumed and
+    spoiled (less cards printed for SUKET holders, whose demand counted on their SUKET's day),
+    SUKETs issued, and whether the location ran out of available blanks that day."""
+    opened = await daily.first_day(session, location)
+    if opened is None:
+        return []
+    first = max(first, opened)
+    before, rows = await daily.days_between(session, location, first, last)
+    by_day = {row.day: row for row in rows}
+    available = (before.on_hand - before.reserved) if before is not None else 0
+    history = []
+    day = first
+    while day <= last:
+        row = by_day.get(day)
+        if row is None:
+            history.append(DayUsage(day, 0, 0, out_of_stock=available <= 0))
+        else:
+            available = row.on_hand - row.reserved
+            history.append(
+                DayUsage(
+                    day,
+                    consumed=row.consumed + row.spoiled - row.suket_prints,
+                    sukets_issued=row.sukets_issued,
+                    out_of_stock=row.min_available <= 0 or row.sukets_issued > 0,
+                )
+            )
+        day += timedelta(days=1)
+    return history
+
+
+async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
+    """Cards owed beyond the reserved blanks: print-ready jobs without a blank (and without a
+    SUKET), and SUKET holders whose job has no blank yet. Each resident counts once."""
+    waiting = (
+        col(PrintJob.state) == JobState.OPEN,
+        col(PrintJob.has_blank).is_(False),
+        PrintJob.location == location,
+    )
+    holds_suket = (
+        select(Suket.number)
+        .where(Suket.job_id == PrintJob.id, col(Suket.cleared_at).is_(None))
+        .exists()
+    )
+    backlog = await session.exec(
+        select(func.count())
+        .select_from(PrintJob)
+        .where(*waiting, col(PrintJob.print_ready).is_(True), ~holds_suket)
+    )
+    sukets = await session.exec(
+        select(func.count()).select_from(PrintJob).where(*waiting, holds_suket)
+    )
+    return int(backlog.one()), int(sukets.one())
+
+
+async def for_location(
+    session: AsyncSession, location: str, *, today: date, horizon: Horizon
+) -> LocationForecast:
+    last = today - timedelta(days=1)  # today is not over: it would pull the average down
+    history = await usage_history(
+        session, location, last - timedelta(days=horizon.window_days - 1), last
+    )
+    balance = await session.get(StockBalance, location)
+    stock = Stock(balance.on_hand, balance.reserved) if balance is not None else Stock()
+    backlog, sukets = await owed(session, location)
+    result = forecast(
+        history,
+        available=stock.available,
+        print_ready_backlog=backlog,
+        sukets_outstanding=sukets,
+        lead_time_days=horizon.lead_time_days,
+        safety_days=horizon.safety_days,
+        cover_days=horizon.cover_days,
+    )
+    return LocationForecast(location, today, history, stock, backlog, sukets, horizon, result)
