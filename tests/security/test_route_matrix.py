@@ -81,6 +81,8 @@ PATH_VALUES = {
     "session_id": "no-such-session",
     "home_visit_id": "no-such-request",
     # inventory
+    "entry_id": "1",
+    "request_id": "no-such-request",
     # analytics
     "area": "16.02.05",
 }
@@ -155,7 +157,29 @@ OUTREACH_RULES: dict[str, Rule] = {
     "POST /v1/closures": _PLAN,
     "GET /v1/closures": _PLAN,
 }
-INVENTORY_RULES: dict[str, Rule] = {}
+# Stock and the ledger are per location; a district office's location is its district code.
+_STOCK_READ = Rule(Scope.INVENTORY_READ, BOUND, lambda: Call({"location": "16.02.05"}))
+_QUEUE_READ = Rule(Scope.INVENTORY_READ, REGENCY)
+_PRINT = Rule(Scope.INVENTORY_PRINT, REGENCY)
+INVENTORY_RULES: dict[str, Rule] = {
+    "GET /v1/stock-levels": _STOCK_READ,
+    "GET /v1/ledger": _STOCK_READ,
+    "POST /v1/receipts": _PRINT,
+    "POST /v1/transfers": _PRINT,
+    "POST /v1/counts": _PRINT,
+    "POST /v1/ledger/{entry_id}:reverse": _PRINT,
+    "GET /v1/print-jobs": _QUEUE_READ,
+    "GET /v1/print-jobs/{job_id}": _QUEUE_READ,
+    "POST /v1/print-jobs/{job_id}:print": _PRINT,
+    "POST /v1/print-jobs/{job_id}:spoil": _PRINT,
+    "POST /v1/print-jobs/{job_id}:issue": _PRINT,
+    "GET /v1/sukets": _QUEUE_READ,
+    "GET /v1/forecast": _QUEUE_READ,
+    "POST /v1/requests": _PRINT,
+    "GET /v1/requests": _QUEUE_READ,
+    "GET /v1/requests/{request_id}": _QUEUE_READ,
+    "GET /v1/requests/{request_id}/document": _QUEUE_READ,
+}
 _ANALYTICS_AREA = Rule(Scope.ANALYTICS_READ, BOUND, lambda: Call({"area": "16.02.05"}))
 ANALYTICS_RULES: dict[str, Rule] = {
     "GET /v1/coverage": _ANALYTICS_AREA,

@@ -1,10 +1,11 @@
-"""The inventory HTTP API (a skeleton: health, readiness and metrics only, so far)."""
+"""The inventory HTTP API."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from jemput.inventory.bootstrap import bootstrap
+from jemput.inventory.entrypoints.http import planning, print_jobs, stock
 from jemput.inventory.settings import InventorySettings
 from jemput.shared.http.service_app import service_app
 
@@ -13,8 +14,14 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
     settings = settings or InventorySettings()
     app = service_app(
         title="Jemput inventory",
-        description="Not built yet: answers /healthz, /readyz and /metrics.",
+        description=(
+            "The blank-card ledger and stock per location (with a daily snapshot), the print "
+            "queue and SUKETs, the forecast of blanks and requests to the ministry."
+        ),
+        settings=settings,
         runtime_factory=lambda: bootstrap(settings),
     )
     app.state.settings = settings
+    for module in (stock, print_jobs, planning):
+        app.include_router(module.router)
     return app

@@ -1,0 +1,188 @@
+"""What routes share: the clock, the settings, locations, paging, problem documentation,
+refusals as 409s and `Idempotency-Key`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from jemput.inventory.domain.daily import office_day
+from jemput.inventory.service_layer import idempotency
+from jemput.inventory.service_layer.ledger import StockRefused
+from jemput.inventory.service_layer.print_queue import JobNotFound, PrintRefused
+from jemput.inventory.service_layer.problems import field, invalid, not_found, refused
+from jemput.inventory.settings import InventorySettings
+from jemput.shared.http.pagination import decode_page_token
+from jemput.shared.http.problems import Problem
+from jemput.shared.reference.areas import AreaLevel, load_area_table
+from jemput.shared.security import Principal
+
+M = TypeVar("M", bound=BaseModel)
+
+OFFICE = "office"
+LOCATION_PATTERN = r"^(office|[0-9]{2}\.[0-9]{2}\.[0-9]{2})$"
+LOCATION_DESCRIPTION = (
+    "`office` (the regency office, where cards are printed) or a district office by its "
+    "Kemendagri district code, e.g. `16.02.05`."
+)
+# Dates outside these are typing mistakes; refusing them keeps date arithmetic in range.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+class Clock:
+    """Now, and today in the office (WIB). Tests replace it with a fixed clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return office_day(self.now())
+
+
+def get_clock() -> Clock:
+    return Clock()
+
+
+def get_settings(request: Request) -> InventorySettings:
+    settings: InventorySettings = request.app.state.settings
+    return settings
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[InventorySettings, Depends(get_settings)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="Send the same key to resend a write safely: the first answer is replayed.",
+    ),
+]
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI entries for the problem documents a route may answer with."""
+    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
+
+
+def check_location(location: str, settings: InventorySettings, name: str = "location") -> str:
+    """`office`, or a district of the regency in the Kemendagri table (422 otherwise)."""
+    if location == OFFICE:
+        return location
+    area = load_area_table().get(location)
+    if (
+        area is None
+        or area.level is not AreaLevel.DISTRICT
+        or not location.startswith(settings.regency_code + ".")
+    ):
+        raise invalid(
+            field(name, "unknown_location", f"{name} is not `office` or a district of the regency")
+        )
+    return location
+
+
+def area_of(location: str, settings: InventorySettings) -> str:
+    """The area a location answers for: the office the whole regency, a district office its
+    district."""
+    return settings.regency_code if location == OFFICE else location
+
+
+def visible(principal: Principal, location: str, settings: InventorySettings) -> bool:
+    return principal.may_see(area_of(location, settings))
+
+
+@contextmanager
+def refusals_as_conflicts() -> Iterator[None]:
+    """The ledger's and the print queue's refusals as 409 problems (404 for a missing job);
+    the request's transaction is rolled back with them, so nothing is half-written."""
+    try:
+        yield
+    except JobNotFound:
+        raise not_found("print job") from None
+    except StockRefused as exc:
+        raise refused(str(exc), "stock-refused") from None
+    except PrintRefused as exc:
+        raise refused(str(exc), "print-refused") from None
+
+
+async def idempotent(
+    session: AsyncSession,
+    request: Request,
+    response: Response,
+    *,
+    principal: Principal,
+    key: str | None,
+    body: BaseModel | None,
+    status_code: int,
+    model: type[M],
+    work: Callable[[], Awaitable[M]],
+) -> M:
+    """Run `work` once per `Idempotency-Key`: a resend gets the first answer (with the header
+    `Idempotent-Replayed: true`); the same key with another request is a 409."""
+    if key is None:
+        return await work()
+    request_digest = idempotency.digest(
+        request.method, request.url.path, body.model_dump_json() if body is not None else ""
+    )
+    earlier = await idempotency.claim(
+        session, client_id=principal.client_id, key=key, request_digest=request_digest
+    )
+    if earlier is not None:
+        response.status_code = earlier.status_code
+        response.headers["Idempotent-Replayed"] = "true"
+        return model.model_validate_json(earlier.response_body)
+    result = await work()
+    await idempotency.answer(
+        session,
+        client_id=principal.client_id,
+        key=key,
+        status_code=response.status_code or status_code,
+        body=result.model_dump_json(),
+    )
+    return result
+
+
+def text_cursor(page_token: str | None) -> tuple[str, str] | None:
+    """A (text, id) cursor."""
+    if page_token is None:
+        return None
+    first, second = decode_page_token(page_token, arity=2)
+    if not isinstance(first, str) or not isinstance(second, str):
+        raise bad_token()
+    return first, second
+
+
+def moment_cursor(page_token: str | None) -> tuple[datetime, str] | None:
+    """A (timestamp, id) cursor."""
+    found = text_cursor(page_token)
+    if found is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(found[0])
+    except ValueError:
+        raise bad_token() from None
+    if moment.tzinfo is None:
+        raise bad_token()
+    return moment, found[1]
+
+
+def id_cursor(page_token: str | None) -> int | None:
+    if page_token is None:
+        return None
+    (last,) = decode_page_token(page_token)
+    if not isinstance(last, int):
+        raise bad_token()
+    return last
+
+
+def bad_token() -> Exception:
+    return invalid(
+        field("page_token", "invalid_page_token", "page_token is not a token this list returned")
+    )
