@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, params
-from pydantic import AwareDatetime
 
 from jemput.shared.audit.entry import AuditAction
 from jemput.shared.audit.queries import AuditRecord, search
 from jemput.shared.http.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, PageToken
 from jemput.shared.http.problems import FieldProblem, Problem, ProblemError
 from jemput.shared.http.service_app import ReadSession
+from jemput.shared.http.types import IsoAwareDatetime
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     422: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -46,11 +46,11 @@ def audit_router(
         ] = None,
         action: Annotated[AuditAction | None, Query(description="What was done.")] = None,
         from_: Annotated[
-            AwareDatetime | None,
+            IsoAwareDatetime | None,
             Query(alias="from", description="Recorded at or after (with a time zone)."),
         ] = None,
         to: Annotated[
-            AwareDatetime | None, Query(description="Recorded before (with a time zone).")
+            IsoAwareDatetime | None, Query(description="Recorded before (with a time zone).")
         ] = None,
         page_size: PageSize = DEFAULT_PAGE_SIZE,
         page_token: PageToken = None,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import structlog
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jemput.residents.domain.model import EktpStatus
 from jemput.residents.entrypoints.http.access import CentralSystem
@@ -22,6 +22,7 @@ from jemput.residents.service_layer.handlers import (
 from jemput.shared.audit import AuditAction, AuditResult, record_many
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import RuntimeDep, WriteSession
+from jemput.shared.http.types import IsoAwareDatetime
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(
@@ -41,7 +42,7 @@ class CentralResultIn(BaseModel):
     result: Literal["PRINT_READY_RECORD", "DUPLICATE"] = Field(
         description="PRINT_READY_RECORD: cleared, may be printed; DUPLICATE: matched another record."
     )
-    decided_at: AwareDatetime | None = Field(
+    decided_at: IsoAwareDatetime | None = Field(
         default=None, description="When the national system decided (default: now)."
     )
     reference: str | None = Field(

@@ -28,6 +28,7 @@ from jemput.shared.http.pagination import (
 )
 from jemput.shared.http.problems import FieldProblem, Problem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import IsoDate
 from jemput.shared.reference.areas import AreaLevel, load_area_table
 from jemput.shared.security import ensure_may_see
 from jemput.shared.timezone import today_in_office
@@ -42,7 +43,7 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, object]]:
 
 NikPath = Annotated[str, Path(pattern=r"^[0-9]{16}$", description="16-digit NIK")]
 AsOf = Annotated[
-    date | None,
+    IsoDate | None,
     Query(
         ge=date(1900, 1, 1),
         le=date(2199, 12, 31),
@@ -151,7 +152,7 @@ class SearchQuery(BaseModel):
         description="Start of the full name, case-insensitive.",
     )
     domicile: DomicileStatus = Field(default=DomicileStatus.RESIDENT)
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None,
         ge=date(1900, 1, 1),
         le=date(2199, 12, 31),
