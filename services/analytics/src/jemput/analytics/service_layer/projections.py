@@ -55,6 +55,8 @@ TablesFor = Callable[[AsyncConnection], Awaitable[ReadModelTables]]
 Change = Callable[[ResidentFacts], ResidentFacts]
 # Rows per upsert statement: well under SQLite's limit of bound parameters.
 _ROWS_PER_STATEMENT = 1000
+# Where a session keeps the generation it writes to, with the transaction that locked it.
+_HELD = "analytics.generation"
 # Later states win over earlier ones whatever order the session's events arrive in.
 _SESSION_STATE_RANK = {"scheduled": 0, "completed": 1, "cancelled": 1}
 
@@ -175,9 +177,16 @@ class Projections:
         self._tables_for = tables_for or active_tables
 
     async def _tables(self, session: AsyncSession) -> tuple[AsyncConnection, ReadModelTables]:
+        """The generation to write and its lock, found once per transaction: a batch of mixed
+        event types calls the handlers many times."""
         conn = await session.connection()
+        transaction = session.get_transaction()
+        held = session.info.get(_HELD)
+        if held is not None and held[0] is transaction:
+            return conn, held[1]
         tables = await self._tables_for(conn)
         await lock_for_writing(conn, tables.generation)
+        session.info[_HELD] = (transaction, tables)
         return conn, tables
 
     async def on_resident_events(
