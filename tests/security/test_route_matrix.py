@@ -20,7 +20,10 @@ from jemput.analytics.settings import AnalyticsSettings
 from jemput.inventory.entrypoints.http.app import create_app as inventory_app
 from jemput.inventory.settings import InventorySettings
 from jemput.outreach.entrypoints.http.app import create_app as outreach_app
+from jemput.outreach.entrypoints.http.deps import get_clock
 from jemput.outreach.settings import OutreachSettings
+from jemput.outreach.testing import NOW as OUTREACH_NOW
+from jemput.outreach.testing import FixedClock, recording
 from jemput.residents.entrypoints.http.app import create_app as residents_app
 from jemput.residents.settings import ResidentsSettings
 from jemput.shared.nik import Sex, make_nik
@@ -87,7 +90,7 @@ PATH_VALUES = {
     "area": "16.02.05",
 }
 
-BOUND, REGENCY, OWNED = "bound", "regency", "owned"
+BOUND, REGENCY, OWNED, FILTERED = "bound", "regency", "owned", "filtered"
 
 
 @dataclass(frozen=True)
@@ -131,18 +134,56 @@ RESIDENTS_RULES: dict[str, Rule] = {
 }
 _RECORD = Rule(Scope.OUTREACH_RECORD, REGENCY)
 _PLAN = Rule(Scope.OUTREACH_PLAN, REGENCY)
+# A session belongs to its village: the seeded one is in the seeded resident's district.
+_SESSION_RECORD = Rule(Scope.OUTREACH_RECORD, BOUND)
+_SESSION_PLAN = Rule(Scope.OUTREACH_PLAN, BOUND)
+SESSION_DAY = "2026-12-01"  # the outreach tests' fixed "today", a Tuesday
 OUTREACH_RULES: dict[str, Rule] = {
-    "POST /v1/sessions/{session_id}:start": _RECORD,
-    "POST /v1/sessions/{session_id}:close": _RECORD,
-    "POST /v1/sessions/{session_id}/recordings": _RECORD,
-    "GET /v1/sessions/{session_id}/recordings": _RECORD,
+    "POST /v1/sessions/{session_id}:start": _SESSION_RECORD,
+    "POST /v1/sessions/{session_id}:close": Rule(
+        Scope.OUTREACH_RECORD,
+        BOUND,
+        lambda: Call(
+            json={
+                "outcomes": {
+                    "recorded": 0,
+                    "failed_to_record": 0,
+                    "under_age": 0,
+                    "already_has_card": 0,
+                    "absent": 0,
+                }
+            }
+        ),
+    ),
+    "POST /v1/sessions/{session_id}/recordings": Rule(
+        Scope.OUTREACH_RECORD,
+        BOUND,
+        lambda: Call(json=recording("matrix-1", SEEDED["nik"], "MATRIX-K1")),
+    ),
+    "GET /v1/sessions/{session_id}/recordings": _SESSION_RECORD,
     "POST /v1/recordings:batch": _RECORD,
-    "POST /v1/sessions": _PLAN,
-    "GET /v1/sessions": _PLAN,
-    "GET /v1/sessions/{session_id}": _PLAN,
-    "POST /v1/sessions/{session_id}:cancel": _PLAN,
-    "POST /v1/sessions/{session_id}/appointments": _PLAN,
-    "GET /v1/sessions/{session_id}/appointments": _PLAN,
+    "POST /v1/sessions": Rule(
+        Scope.OUTREACH_PLAN,
+        BOUND,
+        lambda: Call(
+            json={
+                "kind": "village_drive",
+                "village_code": VILLAGE,
+                "day": SESSION_DAY,
+                "team_id": "no-such-team",
+            }
+        ),
+    ),
+    # District staff find the sessions of their areas only.
+    "GET /v1/sessions": Rule(Scope.OUTREACH_PLAN, FILTERED),
+    "GET /v1/sessions/{session_id}": _SESSION_PLAN,
+    "POST /v1/sessions/{session_id}:cancel": Rule(
+        Scope.OUTREACH_PLAN, BOUND, lambda: Call(json={"reason": "matrix test"})
+    ),
+    "POST /v1/sessions/{session_id}/appointments": Rule(
+        Scope.OUTREACH_PLAN, BOUND, lambda: Call(json={"nik": SEEDED["nik"]})
+    ),
+    "GET /v1/sessions/{session_id}/appointments": _SESSION_PLAN,
     "POST /v1/teams": _PLAN,
     "GET /v1/teams": _PLAN,
     "GET /v1/teams/{team_id}": _PLAN,
@@ -205,11 +246,13 @@ class Service:
     client: httpx.AsyncClient
     app: FastAPI
     failures: list[str] = field(default_factory=list)
+    # Ids of what the fixture seeded, over PATH_VALUES.
+    seeded: dict[str, str] = field(default_factory=dict)
 
     async def send(
         self, method: str, operation: ApiOperation, call: Call, headers: dict[str, str]
     ) -> int:
-        path = _fill(operation.path)
+        path = _fill(operation.path, PATH_VALUES | self.seeded)
         response = await self.client.request(
             method, path, params=call.params, json=call.json, headers=headers
         )
@@ -223,11 +266,11 @@ class Service:
             self.failures.append(f"{what}: {status}, expected {wanted}")
 
 
-def _fill(path: str) -> str:
+def _fill(path: str, values: dict[str, str]) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        assert name in PATH_VALUES, f"add a sample value for the path parameter {{{name}}}"
-        return str(PATH_VALUES[name])
+        assert name in values, f"add a sample value for the path parameter {{{name}}}"
+        return str(values[name])
 
     return re.sub(r"{(\w+)(?::\w+)?}", value, path)
 
@@ -253,10 +296,35 @@ async def service(
         rate_limit_per_minute=100_000,
     )
     async with app_client(create_app, settings, scopes=None) as (client, app):
+        seeded: dict[str, str] = {}
         if name == "residents":
-            seeded = await client.post("/v1/residents", json=SEEDED, headers=token("admin"))
-            assert seeded.status_code == 201, seeded.text
-        yield Service(name, client, app)
+            created = await client.post("/v1/residents", json=SEEDED, headers=token("admin"))
+            assert created.status_code == 201, created.text
+        if name == "outreach":
+            app.dependency_overrides[get_clock] = lambda: FixedClock(OUTREACH_NOW)
+            seeded["session_id"] = await seed_session(client)
+        yield Service(name, client, app, seeded=seeded)
+
+
+async def seed_session(client: httpx.AsyncClient) -> str:
+    """A team with one kit and a session in the seeded resident's village."""
+    admin = token("admin")
+    team = await client.post(
+        "/v1/teams",
+        json={"name": "Tim Matriks", "members": ["Andi"], "base_code": "16.02.05"},
+        headers=admin,
+    )
+    assert team.status_code == 201, team.text
+    team_id = team.json()["id"]
+    kit = await client.post(
+        "/v1/kits", json={"serial": "MATRIX-K1", "team_id": team_id}, headers=admin
+    )
+    assert kit.status_code == 201, kit.text
+    body = {"kind": "village_drive", "village_code": VILLAGE, "day": SESSION_DAY}
+    created = await client.post("/v1/sessions", json=body | {"team_id": team_id}, headers=admin)
+    assert created.status_code == 201, created.text
+    session_id: str = created.json()["id"]
+    return session_id
 
 
 async def test_every_route_needs_its_scope_and_respects_areas(service: Service) -> None:
@@ -288,7 +356,7 @@ async def test_every_route_needs_its_scope_and_respects_areas(service: Service) 
 
             elsewhere = await service.send(method, operation, call, token(rule.scope, OTHER))
             at_home = await service.send(method, operation, call, token(rule.scope, OWN))
-            wanted = "allowed" if rule.areas == OWNED else "403"
+            wanted = "allowed" if rule.areas in (OWNED, FILTERED) else "403"
             service.expect(f"{key} limited to another district", elsewhere, wanted)
             wanted = "403" if rule.areas == REGENCY else "allowed"
             service.expect(f"{key} limited to its own district", at_home, wanted)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from jemput.outreach.testing import OTHER_VILLAGE, TODAY, TOMORROW, Outreach, recording
+from jemput.shared.testing.auth import shared_issuer
 
 
 def codes(response: object) -> list[str]:
@@ -224,3 +225,32 @@ async def test_lists_page_with_tokens(outreach: Outreach) -> None:
     unknown = await outreach.client.get("/v1/sessions/nope")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_district_staff_see_and_run_the_sessions_of_their_areas_only(
+    outreach: Outreach,
+) -> None:
+    first, second = await outreach.team("Tim 1", kits=1), await outreach.team("Tim 2", kits=1)
+    here = (await outreach.schedule(first, TOMORROW)).json()  # Kayu Agung
+    there = (await outreach.schedule(second, TOMORROW, village=OTHER_VILLAGE)).json()
+    kayu_agung = shared_issuer().headers(
+        "outreach:plan outreach:record", client_id="kec-kayuagung", areas=["16.02.05"]
+    )
+    listed = await outreach.client.get("/v1/sessions", headers=kayu_agung)
+    assert [s["id"] for s in listed.json()["items"]] == [here["id"]]
+    assert (await outreach.client.get(f"/v1/sessions/{here['id']}", headers=kayu_agung)).is_success
+    for path in (f"/v1/sessions/{there['id']}", f"/v1/sessions/{there['id']}/recordings"):
+        refused = await outreach.client.get(path, headers=kayu_agung)
+        assert refused.status_code == 403, path
+        assert refused.headers["content-type"] == "application/problem+json"
+    cancel = await outreach.client.post(
+        f"/v1/sessions/{there['id']}:cancel", json={"reason": "bukan wilayah"}, headers=kayu_agung
+    )
+    assert cancel.status_code == 403
+    elsewhere = {"kind": "village_drive", "village_code": OTHER_VILLAGE, "day": str(TOMORROW)}
+    scheduled = await outreach.client.post(
+        "/v1/sessions", json=elsewhere | {"team_id": first["id"]}, headers=kayu_agung
+    )
+    assert scheduled.status_code == 403
+    # Teams and the plan stay with the office.
+    assert (await outreach.client.get("/v1/teams", headers=kayu_agung)).status_code == 403

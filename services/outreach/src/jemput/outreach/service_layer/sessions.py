@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +39,8 @@ class SessionFilter:
     end: date | None = None
     team_id: str | None = None
     status: SessionStatus | None = None
+    # The areas of a client limited to some (Kemendagri codes); None: every session.
+    areas: tuple[str, ...] | None = None
 
 
 async def search(
@@ -54,6 +56,13 @@ async def search(
         query = query.where(col(OutreachSession.team_id) == where.team_id)
     if where.status is not None:
         query = query.where(col(OutreachSession.status) == where.status)
+    if where.areas is not None:
+        village = col(OutreachSession.village_code)
+        query = query.where(
+            or_(*(or_(village == area, village.startswith(area + ".")) for area in where.areas))
+            if where.areas
+            else false()
+        )
     if after is not None:
         day, session_id = after
         query = query.where(

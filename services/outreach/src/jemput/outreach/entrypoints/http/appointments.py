@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from jemput.outreach.adapters.tables import Appointment
-from jemput.outreach.entrypoints.http.access import Planner
+from jemput.outreach.entrypoints.http.access import SessionPlanner, visible_session
 from jemput.outreach.entrypoints.http.deps import problem_responses, text_cursor
 from jemput.outreach.entrypoints.http.sessions import SessionIdPath
 from jemput.outreach.service_layer import appointments
@@ -59,10 +59,11 @@ def appointment_view(appointment: Appointment) -> AppointmentPublic:
 async def book(
     session_id: SessionIdPath,
     body: AppointmentCreate,
-    _: Planner,
+    principal: SessionPlanner,
     session: WriteSession,
     response: Response,
 ) -> AppointmentPublic:
+    await visible_session(session, principal, session_id)
     appointment, created = await appointments.book(session, session_id, body.nik)
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -77,11 +78,12 @@ async def book(
 )
 async def list_appointments(
     session_id: SessionIdPath,
-    _: Planner,
+    principal: SessionPlanner,
     session: ReadSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[AppointmentPublic]:
+    await visible_session(session, principal, session_id)
     rows = await appointments.of_session(
         session, session_id, limit=page_size + 1, after=text_cursor(page_token)
     )

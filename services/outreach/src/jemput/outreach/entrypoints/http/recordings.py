@@ -12,7 +12,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from jemput.outreach.adapters.tables import Recording
 from jemput.outreach.domain.capture import CaptureFacts
 from jemput.outreach.domain.model import Biometric
-from jemput.outreach.entrypoints.http.access import Recorder, actor
+from jemput.outreach.entrypoints.http.access import (
+    Recorder,
+    SessionRecorder,
+    actor,
+    visible_session,
+)
 from jemput.outreach.entrypoints.http.deps import (
     EARLIEST,
     LATEST,
@@ -21,7 +26,7 @@ from jemput.outreach.entrypoints.http.deps import (
     text_cursor,
 )
 from jemput.outreach.entrypoints.http.sessions import SessionIdPath
-from jemput.outreach.service_layer import recordings, sessions
+from jemput.outreach.service_layer import recordings
 from jemput.outreach.service_layer.recordings import (
     SESSION_NOT_IN_PROGRESS,
     UNKNOWN_SESSION,
@@ -169,12 +174,15 @@ def status_of(result: ItemResult) -> int:
 async def upload_one(
     session_id: SessionIdPath,
     body: RecordingCreate,
-    principal: Recorder,
+    principal: SessionRecorder,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
     response: Response,
 ) -> RecordingPublic:
+    if principal.limited_to_areas:
+        # Others learn of an unknown session from the capture's own per-item problem.
+        await visible_session(session, principal, session_id)
     (result,) = await recordings.capture(
         session, runtime.outbox, [body.facts(session_id)], now=clock.now(), actor=actor(principal)
     )
@@ -220,12 +228,12 @@ async def upload_batch(
 )
 async def list_recordings(
     session_id: SessionIdPath,
-    _: Recorder,
+    principal: SessionRecorder,
     session: ReadSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[RecordingPublic]:
-    await sessions.get(session, session_id)
+    await visible_session(session, principal, session_id)
     rows = await recordings.of_session(
         session, session_id, limit=page_size + 1, after=text_cursor(page_token)
     )

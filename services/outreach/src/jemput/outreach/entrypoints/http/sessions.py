@@ -12,7 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import OutreachSession
 from jemput.outreach.domain.model import Outcomes, SessionKind, SessionStatus
-from jemput.outreach.entrypoints.http.access import Planner, Recorder, actor
+from jemput.outreach.entrypoints.http.access import (
+    SessionPlanner,
+    SessionRecorder,
+    actor,
+    visible_session,
+)
 from jemput.outreach.entrypoints.http.deps import (
     EARLIEST,
     LATEST,
@@ -25,6 +30,7 @@ from jemput.outreach.service_layer import scheduling, sessions
 from jemput.outreach.service_layer.areas import village_name
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.security import ensure_may_see
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -133,13 +139,14 @@ async def session_view(session: AsyncSession, row: OutreachSession) -> SessionPu
 )
 async def create_session(
     body: SessionCreate,
-    principal: Planner,
+    principal: SessionPlanner,
     session: WriteSession,
     runtime: RuntimeDep,
     config: ConfigDep,
     clock: ClockDep,
     response: Response,
 ) -> SessionPublic:
+    ensure_may_see(principal, body.village_code, "The session's village")
     request = scheduling.SessionRequest(
         kind=body.kind,
         village_code=body.village_code,
@@ -169,7 +176,7 @@ async def create_session(
     description="Sessions by day, then id; filter by a date range, a team and a status.",
 )
 async def list_sessions(
-    _: Planner,
+    principal: SessionPlanner,
     session: ReadSession,
     from_: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
     to: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
@@ -178,7 +185,9 @@ async def list_sessions(
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[SessionPublic]:
-    where = sessions.SessionFilter(start=from_, end=to, team_id=team_id, status=status_)
+    where = sessions.SessionFilter(
+        start=from_, end=to, team_id=team_id, status=status_, areas=principal.areas
+    )
     rows = await sessions.search(
         session, where, limit=page_size + 1, after=dated_cursor(page_token)
     )
@@ -193,9 +202,9 @@ async def list_sessions(
     summary="Read a session",
 )
 async def read_session(
-    session_id: SessionIdPath, _: Planner, session: ReadSession
+    session_id: SessionIdPath, principal: SessionPlanner, session: ReadSession
 ) -> SessionPublic:
-    return await session_view(session, await sessions.get(session, session_id))
+    return await session_view(session, await visible_session(session, principal, session_id))
 
 
 @router.post(
@@ -207,8 +216,9 @@ async def read_session(
     "accepted for sessions in progress only. Starting again changes nothing.",
 )
 async def start_session(
-    session_id: SessionIdPath, _: Recorder, session: WriteSession, clock: ClockDep
+    session_id: SessionIdPath, principal: SessionRecorder, session: WriteSession, clock: ClockDep
 ) -> SessionPublic:
+    await visible_session(session, principal, session_id)
     row = await sessions.start(session, session_id, today=clock.today(), now=clock.now())
     return await session_view(session, row)
 
@@ -243,11 +253,12 @@ class SessionClose(BaseModel):
 async def close_session(
     session_id: SessionIdPath,
     body: SessionClose,
-    _: Recorder,
+    principal: SessionRecorder,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
 ) -> SessionPublic:
+    await visible_session(session, principal, session_id)
     outcomes = Outcomes(**body.outcomes.model_dump())
     row = await sessions.close(
         session,
@@ -278,10 +289,11 @@ class SessionCancel(BaseModel):
 async def cancel_session(
     session_id: SessionIdPath,
     body: SessionCancel,
-    _: Planner,
+    principal: SessionPlanner,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
 ) -> SessionPublic:
+    await visible_session(session, principal, session_id)
     row = await sessions.cancel(session, runtime.outbox, session_id, body.reason, now=clock.now())
     return await session_view(session, row)
