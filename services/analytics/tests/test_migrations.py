@@ -1,0 +1,78 @@
+"""Migration 0003 on SQLite and PostgreSQL: the facts of the old single tables move into
+generation 1 (undated), whose tables have exactly the columns a rebuild creates."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import sqlalchemy as sa
+from alembic import command
+
+from jemput.analytics.adapters.tables import read_model_tables
+from jemput.analytics.service_layer.coverage import coverage
+from jemput.analytics.service_layer.generations import active_generation
+from jemput.shared.db import create_engine
+from jemput.shared.db.migrations import alembic_config
+from jemput.shared.reference.areas import load_area_table
+from jemput.shared.testing.fixtures import migrate, migrations_dir
+
+VILLAGE = "16.02.05.1001"
+
+
+async def test_old_facts_move_into_generation_one(database_url: str) -> None:
+    config = alembic_config(migrations_dir("analytics"), database_url)
+    await asyncio.to_thread(command.upgrade, config, "0002")
+    engine = create_engine(database_url)
+    old = sa.table(
+        "resident_fact",
+        *(sa.column(c) for c in ("nik", "village_code", "district_code", "regency_code")),
+        *(sa.column(c) for c in ("birth_date", "ever_married", "alive", "domiciled", "recorded")),
+    )
+
+    def fact(nik: str, **flags: bool) -> dict[str, object]:
+        values = {"alive": True, "domiciled": True, "recorded": False} | flags
+        return {
+            "nik": nik,
+            "village_code": VILLAGE,
+            "district_code": VILLAGE[:8],
+            "regency_code": VILLAGE[:5],
+            "birth_date": date(1980, 1, 1),
+            "ever_married": False,
+            **values,
+        }
+
+    async with engine.begin() as conn:
+        await conn.execute(
+            old.insert(),
+            [
+                fact("1602050101800001", recorded=True),
+                fact("1602050101800002"),
+                fact("1602050101800003", alive=False, recorded=True),
+            ],
+        )
+        await conn.execute(sa.text("INSERT INTO early_recording (nik) VALUES ('1602050101800009')"))
+    await migrate("analytics", database_url)
+    async with engine.connect() as conn:
+        assert await active_generation(conn) == 1
+        report = await coverage(
+            conn, load_area_table(), load_area_table().get(VILLAGE), date(2026, 1, 1)
+        )  # type: ignore[arg-type]
+        early = (
+            await conn.execute(
+                sa.text("SELECT recorded_on FROM resident_g1 WHERE nik = '1602050101800009'")
+            )
+        ).scalar_one()
+        columns = await conn.run_sync(
+            lambda sync: {
+                name: [c["name"] for c in sa.inspect(sync).get_columns(name)]
+                for name in sa.inspect(sync).get_table_names()
+            }
+        )
+    await engine.dispose()
+    assert (report.total.eligible, report.total.recorded) == (2, 1)  # the dead one is gone
+    assert early is not None  # recorded, day unknown
+    assert "resident_fact" not in columns and "early_recording" not in columns
+    for table in read_model_tables(2).metadata.sorted_tables:
+        name = table.name.replace("_g2", "_g1")
+        assert columns[name] == [c.name for c in table.columns], name
