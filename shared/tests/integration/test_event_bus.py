@@ -24,8 +24,10 @@ from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.messaging.kafka import ensure_topics, make_producer
 from jemput.shared.messaging.outbox import Outbox
 from jemput.shared.messaging.relay import OutboxRelay
+from jemput.shared.messaging.replay import replay_dead_letters
 from jemput.shared.messaging.tables import metadata as messaging_metadata
 from jemput.shared.messaging.tables import relay_lock
+from jemput.shared.runtime import ServiceRuntime
 from jemput.shared.settings import ServiceSettings
 from jemput.shared.testing.kafka import read_topic
 
@@ -87,10 +89,16 @@ class Bus:
         return OutboxRelay(self.engine, self.producer, source="/jemput/test", **options)  # type: ignore[arg-type]
 
     def consumer(
-        self, *, name: str = "tally", group: str | None = None, batch_size: int = 100
+        self,
+        *,
+        name: str = "tally",
+        group: str | None = None,
+        batch_size: int = 100,
+        handlers: EventHandlers | None = None,
     ) -> IdempotentConsumer:
-        handlers = EventHandlers()
-        handlers.add(PingV1, count_ping)
+        if handlers is None:
+            handlers = EventHandlers()
+            handlers.add(PingV1, count_ping)
         from sqlalchemy.ext.asyncio import async_sessionmaker
 
         return IdempotentConsumer(
@@ -316,3 +324,35 @@ async def test_rebalance_to_a_second_member_applies_each_event_once(bus: Bus) ->
 
 async def _some_applied(bus: Bus) -> bool:
     return bool(await bus.tallies())
+
+
+async def test_dead_letters_are_applied_again_once_the_cause_is_fixed(bus: Bus) -> None:
+    broken = {"k-broken", "k-still"}
+
+    async def flaky_ping(session: AsyncSession, event: InboundEvent[PingV1]) -> None:
+        if event.payload.key in broken:
+            raise KeyFailure("a reference table lacks this key")
+        await count_ping(session, event)
+
+    handlers = EventHandlers()
+    handlers.add(PingV1, flaky_ping)
+    await bus.add([PingV1(key=k, n=1) for k in ("k-ok", "k-broken", "k-still")])
+    await bus.drain()
+    async with Running(bus.consumer(handlers=handlers)) as consumer:
+        await until(consumer.caught_up)
+    assert set(await bus.tallies()) == {"k-ok"}
+
+    broken.discard("k-broken")  # the fix is deployed for one of the two
+    runtime = ServiceRuntime(settings=bus.settings, engine=bus.engine, handlers=handlers)
+    first = await replay_dead_letters(runtime)
+    assert (first.read, first.dead_again) == (2, 1)
+    assert await bus.tallies() == {"k-ok": (1, 1), "k-broken": (1, 1)}
+
+    # The one that failed again waits for the next replay; the applied one is not read again.
+    second = await replay_dead_letters(runtime)
+    assert (second.read, second.dead_again) == (1, 1)
+    broken.clear()
+    third = await replay_dead_letters(runtime)
+    assert (third.read, third.dead_again) == (1, 0)
+    assert await bus.tallies() == {"k-ok": (1, 1), "k-broken": (1, 1), "k-still": (1, 1)}
+    assert (await replay_dead_letters(runtime)).read == 0

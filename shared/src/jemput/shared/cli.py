@@ -16,6 +16,7 @@ import uvicorn
 
 from jemput.shared.db.migrations import upgrade_to_head
 from jemput.shared.logging import configure_logging
+from jemput.shared.messaging.replay import ReplayReport, replay_dead_letters
 from jemput.shared.runtime import ServiceRuntime
 from jemput.shared.settings import ServiceSettings
 
@@ -35,7 +36,7 @@ def service_cli(
     app_factory: str,
     migrations_dir: Path,
 ) -> typer.Typer:
-    """The commands every service has: serve, migrate, relay, consume."""
+    """The commands every service has: serve, migrate, relay, consume, replay-dead-letters."""
     cli = typer.Typer(help=f"Layanan {name}.", no_args_is_help=True)
 
     @cli.command()
@@ -80,6 +81,29 @@ def service_cli(
         runtime = runtime_factory(settings)
         runtime.relay_enabled, runtime.consumer_enabled = False, True
         asyncio.run(_run_until_signal(runtime))
+
+    @cli.command("replay-dead-letters")
+    def replay_dead_letters_command() -> None:
+        """Terapkan ulang event di topik dead-letter layanan ini (setelah penyebabnya
+        diperbaiki). Event yang sudah diterapkan dilewati; yang gagal lagi kembali ke topik
+        dead-letter."""
+        settings = settings_factory()
+        configure_logging(level=settings.log_level, json=settings.log_json)
+        runtime = runtime_factory(settings)
+
+        async def run() -> ReplayReport:
+            try:
+                return await replay_dead_letters(runtime)
+            finally:
+                await runtime.engine.dispose()
+
+        report = asyncio.run(run())
+        typer.echo(
+            f"Dead letter {name}: {report.read} dibaca dan diterapkan ulang, "
+            f"{report.dead_again} gagal lagi (kembali ke {settings.dead_letter_topic})."
+        )
+        if report.dead_again:
+            raise typer.Exit(1)
 
     return cli
 
