@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.shared import tracing
 from jemput.shared.db import is_postgres
 from jemput.shared.events.envelope import CloudEvent, EnvelopeError
 from jemput.shared.faults import CrashPoints
@@ -228,6 +230,7 @@ class IdempotentConsumer:
         if not events:
             return
         started = asyncio.get_running_loop().time()
+        debugging = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)
         unique: dict[str, InboundEvent[Any]] = {}
         for event in events:
             unique.setdefault(event.id, event)  # the same event twice in one batch counts once
@@ -242,6 +245,17 @@ class IdempotentConsumer:
             self._metrics.events_duplicate.inc(len(events) - len(fresh))
             for event in fresh:
                 self._metrics.events_applied.labels(event.envelope.type).inc()
+        if debugging:
+            # Follow one event across services by its id and trace (LOG_LEVEL=DEBUG).
+            for event in fresh:
+                traceparent = event.envelope.extensions.get(tracing.TRACEPARENT)
+                log.debug(
+                    "event.applied",
+                    consumer=self.name,
+                    event_id=event.id,
+                    event_type=event.envelope.type,
+                    trace_id=tracing.trace_id_of(traceparent) if traceparent else None,
+                )
 
     async def _claim(self, conn: AsyncConnection, ids: list[str]) -> set[str]:
         """Insert the batch's ids into the inbox; the ones that were new are the ones to apply.
