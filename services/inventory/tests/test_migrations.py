@@ -63,7 +63,7 @@ async def test_0004_fills_what_it_adds_from_the_ledger(database_url: str) -> Non
                 "low_threshold) VALUES ('office', 9, 1, 6, 100)"
             )
         )
-        for entry_id, kind, quantity, first, last, job, reverses, at in entries:
+        for entry_id, kind, quantity, serial_from, serial_to, job, reverses, at in entries:
             await conn.execute(
                 sa.text(
                     "INSERT INTO ledger_entry (id, kind, quantity, location, reverses_id, "
@@ -75,8 +75,8 @@ async def test_0004_fills_what_it_adds_from_the_ledger(database_url: str) -> Non
                     "kind": kind,
                     "quantity": quantity,
                     "reverses": reverses,
-                    "first": first,
-                    "last": last,
+                    "first": serial_from,
+                    "last": serial_to,
                     "job": job,
                     "at": at.replace(tzinfo=None) if "sqlite" in database_url else at,
                 },

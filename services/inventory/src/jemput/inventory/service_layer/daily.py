@@ -22,31 +22,39 @@ from jemput.inventory.domain.ledger import Entry, EntryKind, Stock
 async def record(
     session: AsyncSession,
     balance: StockBalance,
-    entry: Entry,
+    changes: Sequence[tuple[Entry, Stock]],
     before: Stock,
-    after: Stock,
     at: datetime,
 ) -> StockDay:
-    """Count a new entry on its day. The caller holds the location's balance lock. A
-    location's first day opens with its first entry (the empty stock before is no stock-out)."""
-    row = await _day_row(session, balance, before if balance.last_day else after, at)
-    figures = _figures(row).after(entry, after)
+    """Count new entries (each with the stock after it) on their day. The caller holds the
+    location's balance lock. A location's first day opens with its first entry (the empty
+    stock before is no stock-out)."""
+    opening = before if balance.last_day else changes[0][1]
+    row = await _day_row(session, balance, opening, at)
+    figures = _figures(row)
+    for entry, after in changes:
+        figures = figures.after(entry, after)
     _store(row, figures)
     session.add(row)
     return row
 
 
 async def count_suket(
-    session: AsyncSession, balance: StockBalance, at: datetime, *, printed: bool = False
+    session: AsyncSession,
+    balance: StockBalance,
+    at: datetime,
+    *,
+    printed: bool = False,
+    count: int = 1,
 ) -> None:
-    """A SUKET issued (or, `printed`, a card printed for a SUKET holder) at the location.
-    The caller holds the balance lock."""
+    """SUKETs issued (or, `printed`, cards printed for SUKET holders) at the location. The
+    caller holds the balance lock."""
     stock = Stock(balance.on_hand, balance.reserved)
     row = await _day_row(session, balance, stock, at)
     if printed:
-        row.suket_prints += 1
+        row.suket_prints += count
     else:
-        row.sukets_issued += 1
+        row.sukets_issued += count
     session.add(row)
 
 

@@ -1,14 +1,18 @@
-"""Events inventory takes in: a recording creates a print job, print-ready makes it printable,
-a duplicate drops it. Applied inside the consumer's transaction (the inbox makes them once)."""
+"""Events inventory takes in: recordings create print jobs, print-ready makes them printable,
+a duplicate drops one. Applied inside the consumer's transaction (the inbox makes them once);
+recordings and print-ready results come in runs, applied together (one lock of the balance,
+bulk inserts) in the order they arrived."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.inventory.service_layer import print_queue
+from jemput.inventory.service_layer.print_queue import Recording
 from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.events.residents import DuplicateFlaggedV1, PrintReadyV1
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
@@ -20,29 +24,30 @@ class PrintQueueHandlers:
     outbox: Outbox
 
     def register(self, handlers: EventHandlers) -> None:
-        handlers.add(RecordingCapturedV1, self.on_recording)
-        handlers.add(PrintReadyV1, self.on_print_ready)
+        handlers.add_batch(RecordingCapturedV1, self.on_recordings)
+        handlers.add_batch(PrintReadyV1, self.on_prints_ready)
         handlers.add(DuplicateFlaggedV1, self.on_duplicate)
 
-    async def on_recording(self, session: AsyncSession, event: InboundEvent[Any]) -> None:
-        payload: RecordingCapturedV1 = event.payload
-        await print_queue.on_recorded(
-            session,
-            self.outbox,
-            nik=payload.nik,
-            village_code=payload.village_code,
-            recorded_at=payload.captured_at,
-            actor=event.envelope.source,
+    async def on_recordings(
+        self, session: AsyncSession, events: Sequence[InboundEvent[Any]]
+    ) -> None:
+        recordings = []
+        for event in events:
+            payload: RecordingCapturedV1 = event.payload
+            recordings.append(Recording(payload.nik, payload.village_code, payload.captured_at))
+        await print_queue.on_recordings(
+            session, self.outbox, recordings, actor=events[0].envelope.source
         )
 
-    async def on_print_ready(self, session: AsyncSession, event: InboundEvent[Any]) -> None:
-        payload: PrintReadyV1 = event.payload
-        await print_queue.on_print_ready(
-            session,
-            self.outbox,
-            nik=payload.nik,
-            decided_at=payload.decided_at,
-            actor=event.envelope.source,
+    async def on_prints_ready(
+        self, session: AsyncSession, events: Sequence[InboundEvent[Any]]
+    ) -> None:
+        decisions = []
+        for event in events:
+            payload: PrintReadyV1 = event.payload
+            decisions.append((payload.nik, payload.decided_at))
+        await print_queue.on_prints_ready(
+            session, self.outbox, decisions, actor=events[0].envelope.source
         )
 
     async def on_duplicate(self, session: AsyncSession, event: InboundEvent[Any]) -> None:

@@ -78,12 +78,6 @@ async def append(
 ) -> LedgerEntry:
     """Append an entry (recorded now, or `at`); with an outbox, publish the new stock, and
     `stock_low` when available stock falls below the location's threshold."""
-    balance = await locked_balance(session, entry.location)
-    before = Stock(balance.on_hand, balance.reserved)
-    try:
-        after = before.after(entry)
-    except LedgerRuleBroken as exc:
-        raise StockRefused(str(exc)) from exc
     row = LedgerEntry(
         kind=entry.kind,
         quantity=entry.quantity,
@@ -98,35 +92,96 @@ async def append(
         note=note,
         recorded_at=at or datetime.now(UTC),
     )
-    session.add(row)
-    await session.flush()
-    balance.on_hand, balance.reserved, balance.last_entry_id = after.on_hand, after.reserved, row.id
-    session.add(balance)
-    await daily.record(session, balance, entry, before, after, row.recorded_at)
-    if outbox is not None:
-        at = row.recorded_at
-        await outbox.add(
-            session,
+    balance = await locked_balance(session, entry.location)
+    await _write(session, balance, [(entry, row)], outbox)
+    return row
+
+
+async def reserve_for(
+    session: AsyncSession,
+    location: str,
+    job_ids: Sequence[str],
+    *,
+    actor: str,
+    outbox: Outbox | None = None,
+    at: datetime | None = None,
+) -> int:
+    """A blank reserved for each job in turn, as far as the available stock goes; returns how
+    many jobs got one. One lock and one balance write for them all (a consumer batch's
+    recordings), while each entry still publishes the stock after it."""
+    balance = await locked_balance(session, location)
+    take = min(len(job_ids), max(balance.on_hand - balance.reserved, 0))
+    moment = at or datetime.now(UTC)
+    entries = [
+        (
+            Entry(EntryKind.RESERVED, 1, location),
+            LedgerEntry(
+                kind=EntryKind.RESERVED,
+                quantity=1,
+                location=location,
+                job_id=job_id,
+                actor=actor,
+                recorded_at=moment,
+            ),
+        )
+        for job_id in job_ids[:take]
+    ]
+    if entries:
+        await _write(session, balance, entries, outbox)
+    return take
+
+
+async def _write(
+    session: AsyncSession,
+    balance: StockBalance,
+    entries: Sequence[tuple[Entry, LedgerEntry]],
+    outbox: Outbox | None,
+) -> None:
+    """Entries of the balance's location, in order, under its lock: each checked against the
+    stock the one before left, then all written, with the balance, the day's snapshot and the
+    events."""
+    stock = Stock(balance.on_hand, balance.reserved)
+    changes = []
+    events: list[StockChangedV1 | StockLowV1] = []
+    for entry, row in entries:
+        before = stock
+        try:
+            stock = stock.after(entry)
+        except LedgerRuleBroken as exc:
+            raise StockRefused(str(exc)) from exc
+        changes.append((entry, stock))
+        events.append(
             StockChangedV1(
                 location=entry.location,
                 entry_kind=str(entry.kind),
                 quantity=entry.quantity,
-                on_hand=after.on_hand,
-                reserved=after.reserved,
-                at=at,
-            ),
+                on_hand=stock.on_hand,
+                reserved=stock.reserved,
+                at=row.recorded_at,
+            )
         )
-        if crossed_below(before, after, balance.low_threshold):
-            await outbox.add(
-                session,
+        if crossed_below(before, stock, balance.low_threshold):
+            events.append(
                 StockLowV1(
                     location=entry.location,
-                    available=after.available,
+                    available=stock.available,
                     threshold=balance.low_threshold,
-                    at=at,
-                ),
+                    at=row.recorded_at,
+                )
             )
-    return row
+    opening = Stock(balance.on_hand, balance.reserved)
+    session.add_all([row for _, row in entries])
+    await session.flush()
+    last = entries[-1][1]
+    balance.on_hand, balance.reserved, balance.last_entry_id = (
+        stock.on_hand,
+        stock.reserved,
+        last.id,
+    )
+    session.add(balance)
+    await daily.record(session, balance, changes, opening, last.recorded_at)
+    if outbox is not None:
+        await outbox.add_many(session, events)
 
 
 async def reverse(

@@ -12,9 +12,12 @@ the ledger entries and the outgoing events together.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,14 +47,25 @@ class JobNotFound(PrintRefused):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Recording:
+    nik: str
+    village_code: str | None
+    recorded_at: datetime
+
+
 async def open_job(session: AsyncSession, nik: str) -> PrintJob | None:
+    return (await open_jobs(session, [nik])).get(nik)
+
+
+async def open_jobs(session: AsyncSession, niks: Sequence[str]) -> dict[str, PrintJob]:
     result = await session.exec(
         select(PrintJob)
-        .where(PrintJob.nik == nik, PrintJob.state == JobState.OPEN)
+        .where(col(PrintJob.nik).in_(list(niks)), PrintJob.state == JobState.OPEN)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return result.first()
+    return {job.nik: job for job in result.all()}
 
 
 async def on_recorded(
@@ -65,17 +79,48 @@ async def on_recorded(
     at: datetime | None = None,
 ) -> PrintJob:
     """A recording: one open job per resident (a re-recording keeps the job it has)."""
-    job = await open_job(session, nik)
-    if job is not None:
-        return job
-    job = PrintJob(
-        id=str(uuid.uuid4()), nik=nik, village_code=village_code, recorded_at=recorded_at
+    jobs = await on_recordings(
+        session, outbox, [Recording(nik, village_code, recorded_at)], actor=actor, at=at
     )
-    session.add(job)
+    return jobs[nik]
+
+
+async def on_recordings(
+    session: AsyncSession,
+    outbox: Outbox,
+    recordings: Sequence[Recording],
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> dict[str, PrintJob]:
+    """Recordings in the order they came: a job for each resident without an open one, a
+    blank reserved for each new job while any is available, a SUKET for the rest. Returns
+    each resident's open job."""
+    firsts = {r.nik: r for r in reversed(recordings)}  # a resident's first recording wins
+    arrival = list(dict.fromkeys(r.nik for r in recordings))
+    jobs = await open_jobs(session, arrival)
+    new = [
+        PrintJob(
+            id=str(uuid.uuid4()),
+            nik=nik,
+            village_code=firsts[nik].village_code,
+            recorded_at=firsts[nik].recorded_at,
+        )
+        for nik in arrival
+        if nik not in jobs
+    ]
+    if not new:
+        return jobs
+    session.add_all(new)
     await session.flush()
-    if not await _try_reserve(session, outbox, job, actor, at):
-        await _issue_suket(session, outbox, job, recorded_at, at)
-    return job
+    reserved = await ledger.reserve_for(
+        session, OFFICE, [job.id for job in new], actor=actor, outbox=outbox, at=at
+    )
+    for job in new[:reserved]:
+        job.has_blank = True
+    await _issue_sukets(session, outbox, new[reserved:], at)
+    jobs.update({job.nik: job for job in new})
+    return jobs
 
 
 async def on_print_ready(
@@ -87,14 +132,28 @@ async def on_print_ready(
     actor: str,
     at: datetime | None = None,
 ) -> PrintJob:
-    job = await open_job(session, nik)
-    if job is None:  # the print-ready result overtook the recording event: the job starts here
-        job = await on_recorded(
-            session, outbox, nik=nik, village_code=None, recorded_at=decided_at, actor=actor, at=at
-        )
-    job.print_ready = True
-    session.add(job)
-    return job
+    jobs = await on_prints_ready(session, outbox, [(nik, decided_at)], actor=actor, at=at)
+    return jobs[nik]
+
+
+async def on_prints_ready(
+    session: AsyncSession,
+    outbox: Outbox,
+    decisions: Sequence[tuple[str, datetime]],
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> dict[str, PrintJob]:
+    """Residents cleared for printing (NIK, when): their open jobs become printable. A result
+    that overtook its recording event starts the job itself."""
+    jobs = await open_jobs(session, [nik for nik, _ in decisions])
+    missing = [Recording(nik, None, decided_at) for nik, decided_at in decisions if nik not in jobs]
+    if missing:
+        jobs.update(await on_recordings(session, outbox, missing, actor=actor, at=at))
+    for nik, _ in decisions:
+        jobs[nik].print_ready = True
+        session.add(jobs[nik])
+    return jobs
 
 
 async def on_duplicate(
@@ -246,21 +305,7 @@ async def print_card(
     if not job.has_blank:
         raise PrintRefused("no blank is reserved for this job")
     await _check_blank(session, card_serial)
-    entry = await ledger.append(
-        session,
-        Entry(EntryKind.CONSUMED, 1, job.location),
-        actor=actor,
-        job_id=job.id,
-        serial_from=card_serial,
-        serial_to=card_serial,
-        outbox=outbox,
-        at=at,
-    )
-    await _use_blank(session, card_serial, job, EntryKind.CONSUMED, entry)
-    if await _holds_suket(session, job):
-        # The resident's demand was counted on the day of the SUKET, not again now.
-        balance = await ledger.locked_balance(session, job.location)
-        await daily.count_suket(session, balance, entry.recorded_at, printed=True)
+    holds_suket = await _holds_suket(session, job)
     job.state, job.has_blank, job.card_serial, job.printed_at = (
         JobState.PRINTED,
         False,
@@ -278,6 +323,23 @@ async def print_card(
             printed_at=at,
         ),
     )
+    await session.flush()
+    # From here the location's balance is locked until the commit: only what must be.
+    entry = await ledger.append(
+        session,
+        Entry(EntryKind.CONSUMED, 1, job.location),
+        actor=actor,
+        job_id=job.id,
+        serial_from=card_serial,
+        serial_to=card_serial,
+        outbox=outbox,
+        at=at,
+    )
+    await _use_blank(session, card_serial, job, EntryKind.CONSUMED, entry)
+    if holds_suket:
+        # The resident's demand was counted on the day of the SUKET, not again now.
+        balance = await ledger.locked_balance(session, job.location)
+        await daily.count_suket(session, balance, entry.recorded_at, printed=True)
     return job
 
 
@@ -387,14 +449,18 @@ async def _check_blank(session: AsyncSession, serial_text: str) -> None:
 async def _use_blank(
     session: AsyncSession, serial: str, job: PrintJob, kind: EntryKind, entry: LedgerEntry
 ) -> None:
-    assert entry.id is not None
-    used = UsedBlank(serial=serial, job_id=job.id, kind=kind, entry_id=entry.id)
-    try:
-        async with session.begin_nested():
-            session.add(used)
-    except IntegrityError:
-        # Another location used the same blank in the same moment; its transaction won.
-        raise PrintRefused("this blank was printed on or spoiled already") from None
+    """Mark the blank used; its key refuses a second use even from another location at the
+    same moment (checked before, this only fails in such a race)."""
+    conn = await session.connection()
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    claimed = await conn.execute(
+        insert(UsedBlank)
+        .values(serial=serial, job_id=job.id, kind=kind, entry_id=entry.id)
+        .on_conflict_do_nothing(index_elements=["serial"])
+        .returning(col(UsedBlank.serial))
+    )
+    if claimed.first() is None:
+        raise PrintRefused("this blank was printed on or spoiled already")
 
 
 async def _overlapping_batch(session: AsyncSession, serials: SerialRange) -> BlankBatch | None:
@@ -440,30 +506,35 @@ async def _try_reserve(
     return True
 
 
-async def _issue_suket(
-    session: AsyncSession,
-    outbox: Outbox,
-    job: PrintJob,
-    issued_at: datetime,
-    at: datetime | None,
-) -> Suket:
-    suket = Suket(
-        number=f"SUKET/{issued_at:%Y%m%d}/{job.id.replace('-', '')[:12].upper()}",
-        nik=job.nik,
-        job_id=job.id,
-        issued_at=issued_at,
-        valid_until=issued_at + SUKET_VALIDITY,
-    )
-    session.add(suket)
-    balance = await ledger.locked_balance(session, job.location)
-    await daily.count_suket(session, balance, at or datetime.now(UTC))
-    await outbox.add(
-        session,
-        SuketIssuedV1(
+async def _issue_sukets(
+    session: AsyncSession, outbox: Outbox, jobs: Sequence[PrintJob], at: datetime | None
+) -> None:
+    """No blank for these jobs: each resident gets a SUKET, valid six months from the
+    recording. The caller holds the office's balance lock."""
+    if not jobs:
+        return
+    sukets = [
+        Suket(
+            number=f"SUKET/{job.recorded_at:%Y%m%d}/{job.id.replace('-', '')[:12].upper()}",
             nik=job.nik,
-            suket_number=suket.number,
-            issued_at=issued_at,
-            valid_until=suket.valid_until.date(),
-        ),
+            job_id=job.id,
+            issued_at=job.recorded_at,
+            valid_until=job.recorded_at + SUKET_VALIDITY,
+        )
+        for job in jobs
+    ]
+    session.add_all(sukets)
+    balance = await ledger.locked_balance(session, OFFICE)
+    await daily.count_suket(session, balance, at or datetime.now(UTC), count=len(sukets))
+    await outbox.add_many(
+        session,
+        [
+            SuketIssuedV1(
+                nik=suket.nik,
+                suket_number=suket.number,
+                issued_at=suket.issued_at,
+                valid_until=suket.valid_until.date(),
+            )
+            for suket in sukets
+        ],
     )
-    return suket
