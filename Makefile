@@ -43,6 +43,7 @@ format: setup ## format the code
 
 test: setup ## lint, start a test Kafka and PostgreSQL, run every test, stop them
 	@$(MAKE) --no-print-directory lint
+	@deploy/browser/chromium.sh ensure
 	@KAFKA_PORT=$(TEST_KAFKA_PORT) deploy/kafka/kafka.sh start
 	@JEMPUT_PG_PORT=$(TEST_PG_PORT) deploy/postgres/pg.sh start
 	@status=0; \
