@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jemput.inventory.service_layer.gauges import StockGauges
 from jemput.inventory.service_layer.handlers import PrintQueueHandlers
 from jemput.inventory.settings import InventorySettings
 from jemput.shared.messaging.handlers import EventHandlers
@@ -15,4 +16,6 @@ def bootstrap(settings: ServiceSettings | None = None) -> ServiceRuntime:
     handlers = EventHandlers()
     runtime = ServiceRuntime.from_settings(settings or InventorySettings(), handlers=handlers)
     PrintQueueHandlers(runtime.outbox).register(handlers)
+    # Blanks available per location on /metrics, kept fresh in the background.
+    runtime.workers.append(StockGauges(runtime).refresher().run)
     return runtime
