@@ -298,3 +298,28 @@ async def test_the_dashboard_files_are_public_and_nothing_else(client: httpx.Asy
     assert (await client.get("/static/other.js", headers=anonymous)).status_code == 401
     assert (await client.get("/v1/coverage?area=16.02", headers=anonymous)).status_code == 401
     assert "/" not in (await client.get("/openapi.json")).json()["paths"]
+
+
+async def test_dates_are_iso_text_never_numbers(client: httpx.AsyncClient) -> None:
+    """A number is not read as a Unix timestamp (`as_of=0` would be 1 January 1970)."""
+    asked = [
+        ("/v1/coverage", {"area": "16.02", "as_of": "0"}, "as_of"),
+        ("/v1/progress", {"area": "16.02", "as_of": "0"}, "as_of"),
+        ("/v1/stock", {"as_of": "0"}, "as_of"),
+        ("/v1/data-quality", {"as_of": "0"}, "as_of"),
+        ("/v1/data-quality", {"as_of": "1764288000"}, "as_of"),
+        ("/v1/outreach/productivity", {"to": "0"}, "to"),
+        ("/v1/outreach/productivity", {"from": "0", "to": "2026-11-29"}, "from"),
+        ("/v1/stock", {"as_of": "9999-12-31"}, "as_of"),
+    ]
+    for path, params, name in asked:
+        got = await client.get(path, params=params)
+        assert got.status_code == 422, (path, params, got.text)
+        assert got.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in got.json()["errors"]] == [name], (path, got.json())
+    for due in (0, "0", 1798675200):
+        put = await client.put("/v1/targets/16.02.05", json={"share": 0.9, "due": due})
+        assert put.status_code == 422, (due, put.text)
+        assert [e["field"] for e in put.json()["errors"]] == ["due"]
+    fine = await client.get("/v1/stock", params={"as_of": AS_OF})
+    assert fine.status_code == 200 and fine.json()["as_of"] == AS_OF

@@ -16,12 +16,14 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from jemput.shared.db.types import UtcDateTime
+from jemput.shared.http.types import IsoDate
 
 
 def _now() -> datetime:
@@ -55,8 +57,12 @@ class CoverageTarget(CoverageTargetBase, table=True):
     updated_by: str = Field(max_length=255)
 
 
+# ISO 8601 text only (a number would be read as a Unix timestamp), in a sensible range.
+TargetDay = Annotated[IsoDate, pydantic.Field(ge=date(2000, 1, 1), le=date(2199, 12, 31))]
+
+
 class CoverageTargetUpdate(CoverageTargetBase):
-    pass
+    due: TargetDay = Field(description="The day by which to reach it")
 
 
 class CoverageTargetPublic(CoverageTargetBase):

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
     AnalyticsReader,
+    AsOfParam,
     FormatParam,
     area_query,
     area_seen_by,
@@ -85,7 +86,7 @@ async def read_coverage(
     principal: AnalyticsReader,
     session: ReadSession,
     area: Annotated[str, area_query("Kemendagri code, e.g. 16.02")],
-    as_of: Annotated[date | None, Query(description="Default: today (WIB)")] = None,
+    as_of: AsOfParam = None,
     format_: FormatParam = None,
 ) -> CoverageOut | Response:
     found = area_seen_by(principal, area)

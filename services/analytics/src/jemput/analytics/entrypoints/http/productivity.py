@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
+    EARLIEST,
+    LATEST,
     AnalyticsReader,
     FormatParam,
     area_query,
@@ -23,6 +25,7 @@ from jemput.analytics.entrypoints.http.deps import (
 from jemput.analytics.service_layer import productivity as productivity_service
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession
+from jemput.shared.http.types import IsoDate
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/outreach", tags=["outreach"])
@@ -101,8 +104,14 @@ async def read_productivity(
     request: Request,
     principal: AnalyticsReader,
     session: ReadSession,
-    first: Annotated[date | None, Query(alias="from", description="First day")] = None,
-    last: Annotated[date | None, Query(alias="to", description="Last day (default: today)")] = None,
+    first: Annotated[
+        IsoDate | None,
+        Query(alias="from", ge=EARLIEST, le=LATEST, description="First day"),
+    ] = None,
+    last: Annotated[
+        IsoDate | None,
+        Query(alias="to", ge=EARLIEST, le=LATEST, description="Last day (default: today)"),
+    ] = None,
     area: Annotated[
         str | None, area_query("Kemendagri code of the sessions' area; default: the regency")
     ] = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -15,6 +15,7 @@ from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
     PROBLEMS,
     AnalyticsReader,
+    AsOfParam,
     FormatParam,
     area_query,
     area_seen_by,
@@ -124,7 +125,7 @@ async def read_progress(
     principal: AnalyticsReader,
     session: ReadSession,
     area: Annotated[str, area_query("Kemendagri code, e.g. 16.02")],
-    as_of: Annotated[date | None, Query(description="Default: today (WIB)")] = None,
+    as_of: AsOfParam = None,
     format_: FormatParam = None,
 ) -> ProgressOut | Response:
     found = area_seen_by(principal, area)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
     AnalyticsReader,
+    AsOfParam,
     FormatParam,
     area_query,
     area_seen_by,
@@ -81,7 +82,7 @@ async def read_stock(
     area: Annotated[
         str | None, area_query("Kemendagri code for the cards owed; default: the regency")
     ] = None,
-    as_of: Annotated[date | None, Query(description="Default: today (WIB)")] = None,
+    as_of: AsOfParam = None,
     format_: FormatParam = None,
 ) -> StockOut | Response:
     found = area_seen_by(principal, area or settings_of(request).regency_code)
