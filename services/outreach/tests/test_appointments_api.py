@@ -142,6 +142,14 @@ async def test_home_visits_are_listed_by_deadline(outreach: Outreach) -> None:
     ]
     due = await outreach.client.get("/v1/home-visits", params={"deadline_by": "2026-12-04"})
     assert len(due.json()["items"]) == 2
+    # Each request is published with its deadline, keyed by the NIK; the reason stays here.
+    requested = await outreach.outbox_payloads("home_visit_requested")
+    assert [(e["home_visit_id"], e["deadline"], e["_key"]) for e in requested] == [
+        (ids[1], "2026-12-06", nik(1)),
+        (ids[5], "2026-12-04", OLD),
+        (ids[6], "2026-12-02", nik(6)),
+    ]
+    assert requested[0]["village_code"] == VILLAGE and "reason" not in requested[0]
 
     # One open request per resident: asking again returns it.
     again = await outreach.client.post("/v1/home-visits", json={"nik": nik(1), "reason": "sick"})
@@ -157,6 +165,10 @@ async def test_home_visits_are_listed_by_deadline(outreach: Outreach) -> None:
         f"/v1/home-visits/{ids[1]}:close", json={"outcome": "refused", "reason": "keluarga menolak"}
     )
     assert closed.json()["state"] == "closed"
+    resent = await outreach.client.post(
+        f"/v1/home-visits/{ids[1]}:close", json={"outcome": "refused", "reason": "keluarga menolak"}
+    )
+    assert resent.status_code == 200
     by_hand = await outreach.client.post(
         f"/v1/home-visits/{ids[5]}:close", json={"outcome": "recorded", "reason": "sudah"}
     )
@@ -165,6 +177,25 @@ async def test_home_visits_are_listed_by_deadline(outreach: Outreach) -> None:
     assert [v["id"] for v in remaining] == [ids[6], ids[5]]
     done = (await outreach.client.get("/v1/home-visits", params={"state": "closed"})).json()
     assert [v["outcome"] for v in done["items"]] == ["refused"]
+    # Asking again, closing again and the refused close-out published nothing more.
+    types = await outreach.outbox_types()
+    assert (types.count("home_visit_requested"), types.count("home_visit_closed")) == (3, 1)
+    (closed_event,) = await outreach.outbox_payloads("home_visit_closed")
+    assert closed_event == {
+        "home_visit_id": ids[1],
+        "nik": nik(1),
+        "village_code": VILLAGE,
+        "requested_at": "2026-12-01T02:00:00Z",
+        "deadline": "2026-12-06",
+        "closed_at": "2026-12-01T02:00:00Z",
+        "outcome": "refused",
+        "session_id": None,  # no session was booked for it
+        "team_id": None,
+        "recording_id": None,
+        "kit_serial": None,
+        "_key": nik(1),
+    }
+    assert "keluarga menolak" not in str(closed_event)  # typed text stays home
 
 
 async def test_a_recording_closes_the_home_visit(outreach: Outreach) -> None:
@@ -187,3 +218,47 @@ async def test_a_recording_closes_the_home_visit(outreach: Outreach) -> None:
         "recorded",
         "rec-home-00001",
     )
+    # Closed in the recording's transaction, with the session, team and kit that served it.
+    (event,) = await outreach.outbox_payloads("home_visit_closed")
+    assert (event["home_visit_id"], event["outcome"], event["recording_id"]) == (
+        visit["id"],
+        "recorded",
+        "rec-home-00001",
+    )
+    assert (event["session_id"], event["team_id"], event["kit_serial"]) == (
+        session["id"],
+        team["id"],
+        "TIM1-K1",
+    )
+    assert (event["deadline"], event["_key"]) == (visit["deadline"], nik(6))
+    types = await outreach.outbox_types()
+    assert types.index("recording_captured") < types.index("home_visit_closed")
+    # The kit sends it again: a duplicate, nothing closes or goes out twice.
+    again = await outreach.client.post(f"/v1/sessions/{session['id']}/recordings", json=body)
+    assert again.status_code == 200, again.text
+    assert (await outreach.outbox_types()).count("home_visit_closed") == 1
+
+
+async def test_closing_a_booked_home_visit_names_its_session_and_team(outreach: Outreach) -> None:
+    await seed(outreach)
+    visit = (
+        await outreach.client.post("/v1/home-visits", json={"nik": OLD, "reason": "elderly"})
+    ).json()
+    team = await outreach.team(kits=1)
+    home = await outreach.schedule(team, TOMORROW, kind="home_visit")
+    assert home.status_code == 201, home.text
+    booked = await outreach.client.post(
+        f"/v1/sessions/{home.json()['id']}/appointments", json={"nik": OLD}
+    )
+    assert booked.status_code == 201, booked.text
+    closed = await outreach.client.post(
+        f"/v1/home-visits/{visit['id']}:close", json={"outcome": "unreachable", "reason": "banjir"}
+    )
+    assert closed.status_code == 200, closed.text
+    (event,) = await outreach.outbox_payloads("home_visit_closed")
+    assert (event["outcome"], event["session_id"], event["team_id"]) == (
+        "unreachable",
+        home.json()["id"],
+        team["id"],
+    )
+    assert event["recording_id"] is None and event["kit_serial"] is None

@@ -3,6 +3,7 @@ driver of the app under test. Nothing here runs in production."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -90,6 +91,21 @@ class Outreach:
         async with self.runtime.engine.connect() as conn:
             rows = await conn.execute(select(outbox.c.event_type).order_by(outbox.c.id))
             return [row[0].rsplit(".", 2)[-2] for row in rows]
+
+    async def outbox_payloads(self, kind: str) -> list[dict[str, Any]]:
+        """The payloads of the outbox's events of one kind (e.g. `home_visit_closed`), in
+        order, with their partition keys under `_key`."""
+        async with self.runtime.engine.connect() as conn:
+            rows = await conn.execute(
+                select(outbox.c.event_type, outbox.c.partition_key, outbox.c.payload).order_by(
+                    outbox.c.id
+                )
+            )
+            return [
+                json.loads(payload) | {"_key": key}
+                for event_type, key, payload in rows
+                if event_type.rsplit(".", 2)[-2] == kind
+            ]
 
     async def outbox_count(self) -> int:
         async with self.runtime.engine.connect() as conn:

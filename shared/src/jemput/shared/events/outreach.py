@@ -79,9 +79,52 @@ class SessionCancelledV1(SessionEvent):
     cancelled_at: datetime
 
 
+HomeVisitOutcome = Literal["recorded", "refused", "unreachable", "moved", "deceased", "not_needed"]
+
+
+class HomeVisitEvent(EventPayload):
+    """A home-visit request's facts, keyed by the resident's NIK like a recording, so that a
+    request, the recording that closes it and its closing arrive in order. The reason for the
+    visit (the resident's health) and free-text outcome reasons stay in the outreach database."""
+
+    producer: ClassVar[str] = "outreach"
+
+    home_visit_id: str
+    nik: str
+    village_code: str
+    requested_at: datetime
+    # The last day of service (office days, WIB).
+    deadline: date
+
+    def partition_key(self) -> str:
+        return self.nik
+
+
+class HomeVisitRequestedV1(HomeVisitEvent):
+    event_type: ClassVar[str] = "jemput.outreach.home_visit_requested.v1"
+
+
+class HomeVisitClosedV1(HomeVisitEvent):
+    """The request closed: by a recording of the resident (`recorded`) or by hand with another
+    outcome. Carries the request's facts too, so a consumer can count it alone."""
+
+    event_type: ClassVar[str] = "jemput.outreach.home_visit_closed.v1"
+
+    closed_at: datetime
+    outcome: HomeVisitOutcome
+    # The session that served the request, and its team, when known.
+    session_id: str | None = None
+    team_id: str | None = None
+    # The recording that closed it, and the kit that took it (outcome `recorded`).
+    recording_id: str | None = None
+    kit_serial: str | None = None
+
+
 ALL: tuple[type[EventPayload], ...] = (
     RecordingCapturedV1,
     SessionScheduledV1,
     SessionCompletedV1,
     SessionCancelledV1,
+    HomeVisitRequestedV1,
+    HomeVisitClosedV1,
 )

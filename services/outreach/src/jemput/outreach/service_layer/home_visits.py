@@ -1,7 +1,9 @@
 """Home-visit requests for residents who cannot come to a drive: the elderly, the sick or
 bedridden, the disabled, and residents with a mental illness (ODGJ). Each has a deadline;
 the queue is served earliest deadline first. A request closes when the resident is recorded,
-or by hand with an outcome and its reason.
+or by hand with an outcome and its reason. Opening and closing publish
+`home_visit_requested.v1` and `home_visit_closed.v1` in the same transaction (analytics counts
+the deadlines met from them).
 
 Functions here never commit: the caller's unit of work does."""
 
@@ -15,7 +17,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.outreach.adapters.tables import HomeVisit
+from jemput.outreach.adapters.tables import HomeVisit, OutreachSession
 from jemput.outreach.domain.capture import office_day
 from jemput.outreach.domain.model import (
     ELDERLY_AGE,
@@ -33,6 +35,8 @@ from jemput.outreach.service_layer.problems import (
     invalid,
     not_found,
 )
+from jemput.shared.events.outreach import HomeVisitClosedV1, HomeVisitRequestedV1
+from jemput.shared.messaging.outbox import Outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,19 @@ class VisitRequest:
     deadline_days: int
 
 
+@dataclass(frozen=True, slots=True)
+class ClosingRecording:
+    """A recording that closes its resident's open request, with where it was taken."""
+
+    nik: str
+    recording_id: str
+    session_id: str
+    team_id: str
+    kit_serial: str
+
+
 async def request(
-    session: AsyncSession, wanted: VisitRequest, *, now: datetime, actor: str
+    session: AsyncSession, outbox: Outbox, wanted: VisitRequest, *, now: datetime, actor: str
 ) -> tuple[HomeVisit, bool]:
     """Open a request; returns (request, created). A resident has at most one open request:
     asking again returns it."""
@@ -71,6 +86,16 @@ async def request(
     )
     session.add(visit)
     await flush_or_conflict(session, "The resident already has an open home-visit request.")
+    await outbox.add(
+        session,
+        HomeVisitRequestedV1(
+            home_visit_id=visit.id,
+            nik=visit.nik,
+            village_code=visit.village_code,
+            requested_at=visit.requested_at,
+            deadline=visit.deadline,
+        ),
+    )
     return visit, True
 
 
@@ -115,7 +140,13 @@ async def queue(
 
 
 async def close(
-    session: AsyncSession, visit_id: str, outcome: HomeVisitOutcome, reason: str, *, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    visit_id: str,
+    outcome: HomeVisitOutcome,
+    reason: str,
+    *,
+    now: datetime,
 ) -> HomeVisit:
     """Close by hand with an outcome other than `recorded` (a recording closes it by itself).
     The same close-out again changes nothing; another outcome for a closed request conflicts."""
@@ -133,15 +164,22 @@ async def close(
     visit.outcome_reason = reason
     visit.closed_at = now
     session.add(visit)
+    # The session booked to serve it, if any, and its team; the reason stays here.
+    serving = await session.get(OutreachSession, visit.session_id) if visit.session_id else None
+    await outbox.add(
+        session,
+        _closed(visit, session_id=visit.session_id, team_id=serving.team_id if serving else None),
+    )
     await session.flush()
     return visit
 
 
 async def close_by_recordings(
-    session: AsyncSession, recordings: Iterable[tuple[str, str]], *, now: datetime
+    session: AsyncSession, outbox: Outbox, recordings: Iterable[ClosingRecording], *, now: datetime
 ) -> None:
-    """Recordings (NIK, recording id) close the open requests of their residents."""
-    by_nik = dict(recordings)
+    """Recordings close the open requests of their residents, served by the recordings'
+    sessions (whichever session the request was booked into)."""
+    by_nik = {r.nik: r for r in recordings}
     if not by_nik:
         return
     # Few of a batch's residents have a request: find them, then close those only.
@@ -150,13 +188,42 @@ async def close_by_recordings(
             col(HomeVisit.nik).in_(sorted(by_nik)), col(HomeVisit.state) == HomeVisitState.OPEN
         )
     )
+    closed = []
     for visit in waiting:
+        by = by_nik[visit.nik]
         visit.state = HomeVisitState.CLOSED
         visit.outcome = HomeVisitOutcome.RECORDED
-        visit.recording_id = by_nik[visit.nik]
+        visit.recording_id = by.recording_id
         visit.closed_at = now
         session.add(visit)
+        closed.append(
+            _closed(visit, session_id=by.session_id, team_id=by.team_id, kit_serial=by.kit_serial)
+        )
+    await outbox.add_many(session, closed)
     await session.flush()
+
+
+def _closed(
+    visit: HomeVisit,
+    *,
+    session_id: str | None,
+    team_id: str | None,
+    kit_serial: str | None = None,
+) -> HomeVisitClosedV1:
+    assert visit.outcome is not None and visit.closed_at is not None
+    return HomeVisitClosedV1(
+        home_visit_id=visit.id,
+        nik=visit.nik,
+        village_code=visit.village_code,
+        requested_at=visit.requested_at,
+        deadline=visit.deadline,
+        closed_at=visit.closed_at,
+        outcome=visit.outcome.value,
+        session_id=session_id,
+        team_id=team_id,
+        recording_id=visit.recording_id,
+        kit_serial=kit_serial,
+    )
 
 
 async def odgj_niks(session: AsyncSession, niks: Iterable[str]) -> set[str]:

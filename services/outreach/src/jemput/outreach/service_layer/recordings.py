@@ -274,7 +274,7 @@ async def _insert(
             results[index] = _against(recording_id, row["digest"], raced[recording_id])
     new = [r.recording for r in results.values() if r.outcome is Outcome.ACCEPTED and r.recording]
     await outbox.add_many(session, [_event(r, context.sessions[r.session_id]) for r in new])
-    await _settle(session, new, now=now)
+    await _settle(session, outbox, new, context, now=now)
     return results
 
 
@@ -292,7 +292,14 @@ def _event(recording: Recording, outreach_session: OutreachSession) -> Recording
     )
 
 
-async def _settle(session: AsyncSession, recordings: Sequence[Recording], *, now: datetime) -> None:
+async def _settle(
+    session: AsyncSession,
+    outbox: Outbox,
+    recordings: Sequence[Recording],
+    context: _Context,
+    *,
+    now: datetime,
+) -> None:
     """What accepted recordings settle here: their residents count as recorded for planning,
     their appointments in the session are kept, their home-visit requests close."""
     if not recordings:
@@ -310,7 +317,19 @@ async def _settle(session: AsyncSession, recordings: Sequence[Recording], *, now
             appointment.recording_id = recording_id
             session.add(appointment)
     await home_visits.close_by_recordings(
-        session, [(r.nik, r.recording_id) for r in recordings], now=now
+        session,
+        outbox,
+        [
+            home_visits.ClosingRecording(
+                nik=r.nik,
+                recording_id=r.recording_id,
+                session_id=r.session_id,
+                team_id=context.sessions[r.session_id].team_id,
+                kit_serial=r.kit_serial,
+            )
+            for r in recordings
+        ],
+        now=now,
     )
 
 

@@ -21,7 +21,7 @@ from jemput.outreach.entrypoints.http.deps import (
 )
 from jemput.outreach.service_layer import home_visits
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
-from jemput.shared.http.service_app import ReadSession, WriteSession
+from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.nik import Nik
 
 router = APIRouter(prefix="/v1/home-visits", tags=["home visits"])
@@ -90,6 +90,7 @@ async def request_visit(
     body: HomeVisitCreate,
     principal: Planner,
     session: WriteSession,
+    runtime: RuntimeDep,
     config: ConfigDep,
     clock: ClockDep,
     response: Response,
@@ -100,7 +101,7 @@ async def request_visit(
         deadline_days=body.deadline_days or config.settings.home_visit_deadline_days,
     )
     visit, created = await home_visits.request(
-        session, wanted, now=clock.now(), actor=actor(principal)
+        session, runtime.outbox, wanted, now=clock.now(), actor=actor(principal)
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -157,9 +158,10 @@ async def close_visit(
     body: HomeVisitClose,
     _: Planner,
     session: WriteSession,
+    runtime: RuntimeDep,
     clock: ClockDep,
 ) -> HomeVisitPublic:
     visit = await home_visits.close(
-        session, home_visit_id, body.outcome, body.reason, now=clock.now()
+        session, runtime.outbox, home_visit_id, body.outcome, body.reason, now=clock.now()
     )
     return visit_view(visit)
