@@ -21,6 +21,8 @@ from jemput.shared.db import create_engine
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.inventory import StockChangedV1, StockLowV1, SuketIssuedV1
 from jemput.shared.events.outreach import (
+    HomeVisitClosedV1,
+    HomeVisitRequestedV1,
     RecordingCapturedV1,
     SessionCancelledV1,
     SessionCompletedV1,
@@ -93,6 +95,36 @@ def seed() -> list[Any]:
                 )
             )
         )
+    # Home visits due in the week: met by s1's recording, closed late by hand, still open.
+    visits = [
+        HomeVisitRequestedV1(
+            home_visit_id=f"hv{n}",
+            nik=adults[n].nik,
+            village_code=KAYU_AGUNG_VILLAGE,
+            requested_at=wib(20),
+            deadline=date(2026, 11, day),
+        )
+        for n, day in ((1, 24), (2, 25), (3, 26))
+    ]
+    events += [inbound(v) for v in visits]
+    events += [
+        inbound(
+            HomeVisitClosedV1(
+                **visits[0].model_dump(),
+                closed_at=wib(24),
+                outcome="recorded",
+                session_id="s1",
+                team_id="T1",
+                kit_serial="K1",
+                recording_id="r1",
+            )
+        ),
+        inbound(
+            HomeVisitClosedV1(
+                **visits[1].model_dump(), closed_at=wib(27), outcome="unreachable", team_id="T2"
+            )
+        ),
+    ]
     events.append(
         inbound(
             SuketIssuedV1(
@@ -258,6 +290,28 @@ async def test_productivity_per_team_day_and_kit_day(client: httpx.AsyncClient) 
         "s4": 0,
     }
     assert next(s for s in body["sessions"] if s["session_id"] == "s1")["state"] == "completed"
+    # Three home visits due in the week: one met (s1, T1, K1), one closed late, one still open.
+    assert (
+        body["home_visits_due"],
+        body["home_visit_deadlines_met"],
+        body["home_visits_closed_late"],
+        body["home_visits_open_past_deadline"],
+    ) == (3, 1, 1, 1)
+    teams = {t["id"]: t for t in body["teams"]}
+    assert (teams["T1"]["home_visit_deadlines_met"], teams["T2"]["home_visits_closed_late"]) == (
+        1,
+        1,
+    )
+    assert next(k for k in body["kits"] if k["id"] == "K1")["home_visit_deadlines_met"] == 1
+    assert {s["session_id"]: s["home_visit_deadlines_met"] for s in body["sessions"]}["s1"] == 1
+    elsewhere = await client.get(
+        "/v1/outreach/productivity",
+        params={"from": "2026-11-23", "to": "2026-11-29", "area": "16.02.13"},
+    )
+    assert (elsewhere.json()["home_visits_due"], elsewhere.json()["home_visit_deadlines_met"]) == (
+        0,
+        0,
+    )
     backwards = await client.get(
         "/v1/outreach/productivity", params={"from": "2026-11-29", "to": "2026-11-23"}
     )
@@ -271,6 +325,7 @@ async def test_productivity_per_team_day_and_kit_day(client: httpx.AsyncClient) 
     )
     assert [r["session_id"] for r in table] == ["s1", "s2", "s3", "s4"]
     assert table[0]["kit_serials"] == "K1;K2"
+    assert [r["home_visit_deadlines_met"] for r in table] == ["1", "0", "0", "0"]
 
 
 async def test_data_quality(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,6 @@
-"""Migration 0003 on SQLite and PostgreSQL: the facts of the old single tables move into
-generation 1 (undated), whose tables have exactly the columns a rebuild creates."""
+"""Migrations on SQLite and PostgreSQL: with 0003 the facts of the old single tables move into
+generation 1 (undated), whose tables have exactly the columns a rebuild creates; 0004 gives every
+generation its home-visit table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from alembic import command
 
 from jemput.analytics.adapters.tables import read_model_tables
 from jemput.analytics.service_layer.coverage import coverage
-from jemput.analytics.service_layer.generations import active_generation
+from jemput.analytics.service_layer.generations import active_generation, start_generation
 from jemput.shared.db import create_engine
 from jemput.shared.db.migrations import alembic_config
 from jemput.shared.reference.areas import load_area_table
@@ -76,3 +77,37 @@ async def test_old_facts_move_into_generation_one(database_url: str) -> None:
     for table in read_model_tables(2).metadata.sorted_tables:
         name = table.name.replace("_g2", "_g1")
         assert columns[name] == [c.name for c in table.columns], name
+
+
+async def test_home_visits_join_every_generation_there_is(database_url: str) -> None:
+    """A database at 0003 from before home visits: its active generation and a rebuild's
+    under way get `home_visit_g<n>`, as a rebuild makes it; downgrading takes them away."""
+    config = alembic_config(migrations_dir("analytics"), database_url)
+    await asyncio.to_thread(command.upgrade, config, "0003")
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await start_generation(conn)  # a rebuild under way
+        for generation in (1, 2):
+            await conn.execute(sa.text(f"DROP TABLE home_visit_g{generation}"))
+
+    async def tables() -> dict[str, list[str]]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: {
+                    name: [c["name"] for c in sa.inspect(sync).get_columns(name)]
+                    for name in sa.inspect(sync).get_table_names()
+                }
+            )
+
+    await migrate("analytics", database_url)
+    upgraded = await tables()
+    await asyncio.to_thread(command.downgrade, config, "0003")
+    downgraded = await tables()
+    await migrate("analytics", database_url)
+    again = await tables()
+    await engine.dispose()
+    expected = [c.name for c in read_model_tables(3).home_visit.columns]
+    assert upgraded["home_visit_g1"] == upgraded["home_visit_g2"] == expected
+    assert "home_visit_g1" not in downgraded and "home_visit_g2" not in downgraded
+    assert "resident_g1" in downgraded
+    assert again["home_visit_g1"] == again["home_visit_g2"] == expected

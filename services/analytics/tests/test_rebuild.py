@@ -71,6 +71,8 @@ async def test_rebuild_from_offset_zero_gives_the_same_numbers(
         await caught_up(runtime)
         before = await numbers(http, today)
         assert before["/v1/coverage {'area': '16.02'}"]["area"]["recorded"] > 0
+        (outreach,) = (v for k, v in before.items() if k.startswith("/v1/outreach/"))
+        assert outreach["home_visit_deadlines_met"] > 0 and outreach["home_visits_closed_late"] > 0
 
         rebuilding = asyncio.create_task(
             rebuild(runtime.engine, settings, batch_size=50, grace_seconds=0.2)

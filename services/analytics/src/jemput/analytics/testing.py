@@ -4,7 +4,7 @@ Nothing here runs in production."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +17,8 @@ from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
 from jemput.shared.events.inventory import CardPrintedV1, StockChangedV1, SuketIssuedV1
 from jemput.shared.events.outreach import (
+    HomeVisitClosedV1,
+    HomeVisitRequestedV1,
     RecordingCapturedV1,
     SessionCompletedV1,
     SessionScheduledV1,
@@ -99,6 +101,8 @@ def scenario(today: date, *, seed: int = 1, villages_per_district: int = 3) -> l
 
     events: list[Timed] = []
     serial = 0
+    # Its own generator, so the rest of the scenario stays what it was without home visits.
+    visits_rng = random.Random(seed + 1)
     recordings_per_day: dict[date, int] = {}
     for team_number, district in enumerate(areas.children("16.02")[:6], start=1):
         team = f"tim-{team_number}"
@@ -238,6 +242,7 @@ def scenario(today: date, *, seed: int = 1, villages_per_district: int = 3) -> l
                         moment(day, 17),
                     )
                 )
+            events += _home_visits(village.code, team, sessions, today, visits_rng, moment)
     on_hand, reserved = 600, 0
     events.append(
         (
@@ -270,6 +275,39 @@ def scenario(today: date, *, seed: int = 1, villages_per_district: int = 3) -> l
         )
     events.sort(key=lambda timed: timed[1])
     return events
+
+
+def _home_visits(
+    village: str,
+    team: str,
+    sessions: Sequence[tuple[str, date]],
+    today: date,
+    rng: random.Random,
+    moment: Callable[..., datetime],
+) -> list[Timed]:
+    """A home-visit request in the village, due around its first session: closed by that
+    session (in time or a day late) once the day has gone by, otherwise still open."""
+    if not sessions:
+        return []
+    session_id, day = sessions[0]
+    opened = HomeVisitRequestedV1(
+        home_visit_id=f"hv-{session_id}",
+        nik=make_nik(village[:8], date(1950, 1, 1), Sex.FEMALE, 9000 + int(village[-4:]) % 999),
+        village_code=village,
+        requested_at=moment(day - timedelta(days=3)),
+        deadline=day + timedelta(days=rng.choice((-1, 0, 1))),
+    )
+    timed: list[Timed] = [(opened, opened.requested_at)]
+    if day < today:
+        closed = HomeVisitClosedV1(
+            **opened.model_dump(),
+            closed_at=moment(day, 11),
+            outcome=rng.choice(("refused", "unreachable")),
+            session_id=session_id,
+            team_id=team,
+        )
+        timed.append((closed, closed.closed_at))
+    return timed
 
 
 async def publish(bootstrap: str, namespace: str, events: Sequence[Timed]) -> None:

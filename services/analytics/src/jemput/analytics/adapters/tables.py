@@ -3,8 +3,9 @@
 The read models that events fill come in generations (`resident_g1`, `resident_g2`, ...): a
 rebuild replays the topics into a fresh generation while the active one keeps serving, then
 switches (`read_model_generation` says which one is active). They are SQLAlchemy Core tables
-made per generation from `generation_columns`; migration 0003 creates generation 1 with the same
-columns, and a later change of their shape is rolled out by a rebuild, not by an ALTER.
+made per generation from `GENERATION_TABLES`; migration 0003 creates generation 1 with the same
+columns, and a later change of their shape is rolled out by a rebuild, not by an ALTER. A new
+table joins every existing generation by a migration (0004: `home_visit`).
 
 Targets are settings people make, not facts from events: they live outside the generations and
 survive a rebuild.
@@ -147,6 +148,25 @@ def _stock_movement_columns() -> list[sa.Column[Any]]:
     ]
 
 
+def _home_visit_columns() -> list[sa.Column[Any]]:
+    # The request's facts come with either event; the closing ones with home_visit_closed only
+    # (a request may be closed before analytics hears it was opened).
+    return [
+        sa.Column("home_visit_id", sa.String(64), primary_key=True),
+        sa.Column("village_code", sa.String(13), nullable=False),
+        sa.Column("requested_at", UtcDateTime(), nullable=False),
+        sa.Column("deadline", sa.Date(), nullable=False),
+        sa.Column("closed_at", UtcDateTime(), nullable=True),
+        # The office day (WIB) of closed_at, to compare with the deadline.
+        sa.Column("closed_on", sa.Date(), nullable=True),
+        sa.Column("outcome", sa.String(16), nullable=True),
+        sa.Column("session_id", sa.String(64), nullable=True),
+        sa.Column("team_id", sa.String(64), nullable=True),
+        sa.Column("kit_serial", sa.String(64), nullable=True),
+        sa.Column("recording_id", sa.String(64), nullable=True),
+    ]
+
+
 def _resident_indexes(name: str) -> list[tuple[str, list[str]]]:
     return [
         (f"ix_{name}_district", ["district_code", "village_code"]),
@@ -169,6 +189,7 @@ GENERATION_TABLES: dict[
         _stock_movement_columns,
         lambda name: [(f"ix_{name}_day", ["location", "day"])],
     ),
+    "home_visit": (_home_visit_columns, lambda name: [(f"ix_{name}_deadline", ["deadline"])]),
 }
 
 
@@ -187,6 +208,7 @@ class ReadModelTables:
     session: sa.Table
     stock: sa.Table
     stock_movement: sa.Table
+    home_visit: sa.Table
 
 
 @functools.cache
@@ -209,4 +231,5 @@ def read_model_tables(generation: int) -> ReadModelTables:
         session=tables["outreach_session"],
         stock=tables["stock"],
         stock_movement=tables["stock_movement"],
+        home_visit=tables["home_visit"],
     )

@@ -1,10 +1,13 @@
 """Outreach productivity over a range of days: sessions, recordings per team-day and per
-working kit-day, per team, kit and session.
+working kit-day, and home-visit deadlines met, per team, kit and session.
 
 A team-day is a team out on a day (a completed session, or recordings that day); a working
 kit-day is a kit booked for a completed session (outreach books working kits only) or
-recording that day. Home-visit deadlines cannot be told from the events yet: outreach publishes
-no event about home-visit requests, so `home_visit_deadlines_met` stays None.
+recording that day. Home visits count by their deadline: of the requests due in the range, a
+deadline is met when the request closed, with whatever outcome, on or before its deadline (office
+days, WIB); closed after it, it was late; not closed and its deadline gone by (before `today`),
+it is open past its deadline. A closed request counts for the team, kit and session that served
+it, when known.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
@@ -33,6 +36,8 @@ class UnitProductivity:
     recordings: int = 0
     days: set[date] = field(default_factory=set)
     sessions: int = 0
+    home_visit_deadlines_met: int = 0
+    home_visits_closed_late: int = 0
 
     @property
     def per_day(self) -> float | None:
@@ -51,6 +56,21 @@ class SessionProductivity:
     planned_capacity: int | None
     recordings: int  # recordings uploaded for the session
     reported_recorded: int | None  # what the team reported at close-out
+    home_visit_deadlines_met: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HomeVisitDeadlines:
+    """The home-visit requests due in a range of days, by how they fared."""
+
+    due: int = 0
+    met: int = 0
+    closed_late: int = 0
+    open_past_deadline: int = 0
+
+    @property
+    def open_not_yet_due(self) -> int:
+        return self.due - self.met - self.closed_late - self.open_past_deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +88,7 @@ class ProductivityReport:
     kits: list[UnitProductivity]
     sessions: list[SessionProductivity]
     home_visit_sessions: int
-    home_visit_deadlines_met: int | None = None
+    home_visits: HomeVisitDeadlines
 
     @property
     def per_team_day(self) -> float | None:
@@ -85,6 +105,7 @@ async def productivity(
     first: date,
     last: date,
     *,
+    today: date,
     tables: ReadModelTables | None = None,
 ) -> ProductivityReport:
     tables = tables or await active_tables(conn)
@@ -138,6 +159,7 @@ async def productivity(
             kit = kits.setdefault(kit_serial, UnitProductivity(kit_serial))
             kit.recordings += count
             kit.days.add(day)
+    visits, met_in_session = await _home_visits(conn, tables, area, first, last, today, teams, kits)
     sessions: list[SessionProductivity] = []
     for row in session_rows:
         serials = tuple((row.kit_serials or "").split())
@@ -161,6 +183,7 @@ async def productivity(
                 planned_capacity=row.planned_capacity,
                 recordings=per_session.get(row.session_id, 0),
                 reported_recorded=row.reported_recorded,
+                home_visit_deadlines_met=met_in_session.get(row.session_id, 0),
             )
         )
     states = [s.state for s in sessions]
@@ -180,4 +203,57 @@ async def productivity(
         home_visit_sessions=sum(
             1 for s in sessions if s.kind == "home_visit" and s.state == "completed"
         ),
+        home_visits=visits,
     )
+
+
+_MET, _LATE, _PAST_DEADLINE, _NOT_YET_DUE = "met", "late", "past_deadline", "not_yet_due"
+
+
+async def _home_visits(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    area: Area,
+    first: date,
+    last: date,
+    today: date,
+    teams: dict[str, UnitProductivity],
+    kits: dict[str, UnitProductivity],
+) -> tuple[HomeVisitDeadlines, dict[str, int]]:
+    """The requests due in the range, counted overall and onto the teams and kits that served
+    them; returns the counts and the deadlines met per session."""
+    hv = tables.home_visit.c
+    fared = case(
+        (hv.closed_on.is_(None) & (hv.deadline < today), _PAST_DEADLINE),
+        (hv.closed_on.is_(None), _NOT_YET_DUE),
+        (hv.closed_on <= hv.deadline, _MET),
+        else_=_LATE,
+    )
+    rows = await conn.execute(
+        select(fared, hv.team_id, hv.kit_serial, hv.session_id, func.count())
+        .where(hv.deadline >= first, hv.deadline <= last)
+        .where((hv.village_code == area.code) | hv.village_code.startswith(area.code + "."))
+        .group_by(fared, hv.team_id, hv.kit_serial, hv.session_id)
+    )
+    counts: dict[str, int] = defaultdict(int)
+    per_session: dict[str, int] = defaultdict(int)
+    for how, team_id, kit_serial, session_id, count in rows:
+        counts[how] += count
+        if how not in (_MET, _LATE):
+            continue
+        for key, units in ((team_id, teams), (kit_serial, kits)):
+            if key:
+                unit = units.setdefault(key, UnitProductivity(key))
+                if how == _MET:
+                    unit.home_visit_deadlines_met += count
+                else:
+                    unit.home_visits_closed_late += count
+        if session_id and how == _MET:
+            per_session[session_id] += count
+    deadlines = HomeVisitDeadlines(
+        due=sum(counts.values()),
+        met=counts[_MET],
+        closed_late=counts[_LATE],
+        open_past_deadline=counts[_PAST_DEADLINE],
+    )
+    return deadlines, per_session

@@ -1,7 +1,8 @@
 """Event handlers that keep the read models of one generation.
 
 Each batch handler reads the rows its events touch, merges the events into them with the
-order-free rules of `domain.resident_facts` (and the same idea for sessions and stock), and
+order-free rules of `domain.resident_facts` (and the same idea for sessions, stock and home
+visits), and
 writes them back in one upsert, as the only writer of the generation (`lock_for_writing`).
 So the numbers do not depend on the order events arrive in, and applying an event twice changes
 nothing: the inbox skips repeats already, and a rebuild's last pass re-applies on purpose.
@@ -33,6 +34,9 @@ from jemput.shared.events.inventory import (
     SuketIssuedV1,
 )
 from jemput.shared.events.outreach import (
+    HomeVisitClosedV1,
+    HomeVisitEvent,
+    HomeVisitRequestedV1,
     RecordingCapturedV1,
     SessionCancelledV1,
     SessionCompletedV1,
@@ -321,6 +325,34 @@ class Projections:
             stored[p.location] = row
         await _upsert(conn, tables.stock, "location", list(stored.values()))
 
+    async def on_home_visits(
+        self, session: AsyncSession, events: Sequence[InboundEvent[HomeVisitEvent]]
+    ) -> None:
+        """A request's facts come with either event; its closing only with the closed one, and
+        a request opened (again) never reopens it. Should two closings differ, the earlier one
+        stands, whatever order they arrive in."""
+        conn, tables = await self._tables(session)
+        stored = await _stored(
+            conn, tables.home_visit, "home_visit_id", {e.payload.home_visit_id for e in events}
+        )
+        for event in events:
+            p = event.payload
+            row = stored.get(p.home_visit_id) or {
+                "home_visit_id": p.home_visit_id,
+                **dict.fromkeys(_CLOSING_COLUMNS),
+            }
+            row |= {
+                "village_code": p.village_code,
+                "requested_at": _utc(p.requested_at),
+                "deadline": p.deadline,
+            }
+            if isinstance(p, HomeVisitClosedV1):
+                closing = _closing(p)
+                if row["closed_at"] is None or _closing_order(closing) < _closing_order(row):
+                    row |= closing
+            stored[p.home_visit_id] = row
+        await _upsert(conn, tables.home_visit, "home_visit_id", list(stored.values()))
+
     def handlers(self) -> EventHandlers:
         registry = EventHandlers()
         for resident_event in (
@@ -341,7 +373,38 @@ class Projections:
             registry.add_batch(session_event, self.on_sessions)
         registry.add_batch(StockChangedV1, self.on_stock_changed)
         registry.add_batch(StockLowV1, self.on_stock_low)
+        for home_visit_event in (HomeVisitRequestedV1, HomeVisitClosedV1):
+            registry.add_batch(home_visit_event, self.on_home_visits)
         return registry
+
+
+_CLOSING_COLUMNS = (
+    "closed_at",
+    "closed_on",
+    "outcome",
+    "session_id",
+    "team_id",
+    "kit_serial",
+    "recording_id",
+)
+
+
+def _closing(payload: HomeVisitClosedV1) -> dict[str, Any]:
+    closed_at = _utc(payload.closed_at)
+    return {
+        "closed_at": closed_at,
+        "closed_on": office_day(closed_at),
+        "outcome": payload.outcome,
+        "session_id": payload.session_id,
+        "team_id": payload.team_id,
+        "kit_serial": payload.kit_serial,
+        "recording_id": payload.recording_id,
+    }
+
+
+def _closing_order(closing: dict[str, Any]) -> tuple[Any, ...]:
+    """Earlier closings first; between two at the same moment, any fixed order will do."""
+    return (_utc(closing["closed_at"]), *(closing[c] or "" for c in _CLOSING_COLUMNS[2:]))
 
 
 def _session_state(payload: SessionEvent) -> str:

@@ -1,5 +1,5 @@
 """`GET /v1/outreach/productivity`: sessions and recordings per team-day and per working
-kit-day, per team, kit and session, over a range of days."""
+kit-day, and home-visit deadlines met, per team, kit and session, over a range of days."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class UnitOut(BaseModel):
     days: int
     sessions_completed: int
     recordings_per_day: float | None
+    home_visit_deadlines_met: int
+    home_visits_closed_late: int
 
 
 class SessionOut(BaseModel):
@@ -52,6 +54,9 @@ class SessionOut(BaseModel):
     planned_capacity: int | None
     recordings: int
     reported_recorded: int | None
+    home_visit_deadlines_met: int = Field(
+        description="Home-visit requests due in the range that this session closed in time."
+    )
 
 
 class ProductivityOut(BaseModel):
@@ -69,7 +74,14 @@ class ProductivityOut(BaseModel):
     recordings_per_team_day: float | None
     recordings_per_working_kit_day: float | None
     home_visit_sessions_completed: int
-    home_visit_deadlines_met: int | None
+    home_visits_due: int = Field(description="Home-visit requests whose deadline is in the range.")
+    home_visit_deadlines_met: int = Field(
+        description="Of those, closed (whatever the outcome) on or before the deadline (WIB)."
+    )
+    home_visits_closed_late: int = Field(description="Closed after their deadline.")
+    home_visits_open_past_deadline: int = Field(
+        description="Still open, their deadline before today."
+    )
     teams: list[UnitOut]
     kits: list[UnitOut]
     sessions: list[SessionOut]
@@ -83,6 +95,8 @@ def _unit(item: productivity_service.UnitProductivity) -> UnitOut:
         days=len(item.days),
         sessions_completed=item.sessions,
         recordings_per_day=round(per_day, 2) if per_day is not None else None,
+        home_visit_deadlines_met=item.home_visit_deadlines_met,
+        home_visits_closed_late=item.home_visits_closed_late,
     )
 
 
@@ -97,8 +111,10 @@ def _r(value: float | None) -> float | None:
     summary="Outreach productivity: recordings per team-day and per working kit-day",
     description="Over the days `from`..`to` (default: the last 7 days). A team-day is a team "
     "out on a day (a completed session or recordings); a working kit-day a kit booked for a "
-    "completed session or recording that day. `home_visit_deadlines_met` is null: no event "
-    "tells the home-visit deadlines yet. CSV: one row per session.",
+    "completed session or recording that day. Home visits: the requests whose deadline falls "
+    "in the range; a deadline is met when the request closed, whatever the outcome, on or before "
+    "its deadline (office days, WIB), and counts for the team, kit and session that served it "
+    "when known. CSV: one row per session.",
 )
 async def read_productivity(
     request: Request,
@@ -118,7 +134,8 @@ async def read_productivity(
     format_: FormatParam = None,
 ) -> ProductivityOut | Response:
     found = area_seen_by(principal, area or settings_of(request).regency_code)
-    last = last or today_in_office()
+    today = today_in_office()
+    last = last or today
     first = first or last - timedelta(days=6)
     if first > last or (last - first).days >= MAX_DAYS:
         raise ProblemError(
@@ -133,7 +150,9 @@ async def read_productivity(
                 )
             ],
         )
-    report = await productivity_service.productivity(await session.connection(), found, first, last)
+    report = await productivity_service.productivity(
+        await session.connection(), found, first, last, today=today
+    )
     out = ProductivityOut(
         area=found.code,
         from_=first,
@@ -147,7 +166,10 @@ async def read_productivity(
         recordings_per_team_day=_r(report.per_team_day),
         recordings_per_working_kit_day=_r(report.per_kit_day),
         home_visit_sessions_completed=report.home_visit_sessions,
-        home_visit_deadlines_met=report.home_visit_deadlines_met,
+        home_visits_due=report.home_visits.due,
+        home_visit_deadlines_met=report.home_visits.met,
+        home_visits_closed_late=report.home_visits.closed_late,
+        home_visits_open_past_deadline=report.home_visits.open_past_deadline,
         teams=[_unit(t) for t in report.teams],
         kits=[_unit(k) for k in report.kits],
         sessions=[
@@ -162,6 +184,7 @@ async def read_productivity(
                 planned_capacity=s.planned_capacity,
                 recordings=s.recordings,
                 reported_recorded=s.reported_recorded,
+                home_visit_deadlines_met=s.home_visit_deadlines_met,
             )
             for s in report.sessions
         ],
