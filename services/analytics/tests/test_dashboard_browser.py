@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -116,6 +117,16 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
         coverage = (
             await client.get("/v1/coverage", params={"area": "16.02"}, headers=bearer)
         ).json()
+        monday = date.fromisoformat(progress["as_of"])
+        monday -= timedelta(days=monday.weekday())
+        week = {"area": "16.02", "from": monday.isoformat()}
+        outreach = (
+            await client.get(
+                "/v1/outreach/productivity",
+                params=week | {"to": (monday + timedelta(days=6)).isoformat()},
+                headers=bearer,
+            )
+        ).json()
     regency = progress["area"]
     assert regency["coverage"] == coverage["area"]["coverage"]
     first_district = next(c for c in progress["children"] if c["eligible"] > 0)
@@ -149,6 +160,10 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
             assert await shown.inner_text() == percent(regency["coverage"])
             eligible = await page.get_by_test_id("regency-eligible").inner_text()
             assert eligible == f"{regency['eligible']:,}".replace(",", ".")
+            home_visits = await page.get_by_test_id("outreach-home-met").inner_text()
+            assert home_visits == (
+                f"{outreach['home_visit_deadlines_met']} dari {outreach['home_visits_due']}"
+            )
 
             districts = page.locator("#districts tbody tr.district")
             assert await districts.count() == len(progress["children"])

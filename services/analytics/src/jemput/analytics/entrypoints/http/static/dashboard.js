@@ -329,6 +329,12 @@
     text("outreach-recordings", num(report.recordings));
     text("outreach-team-day", dec(report.recordings_per_team_day));
     text("outreach-kit-day", dec(report.recordings_per_working_kit_day));
+    // Requests due this week: closed on or before their deadline, of all that are due.
+    text("outreach-home-met", `${num(report.home_visit_deadlines_met)} dari ${num(report.home_visits_due)}`);
+    text("outreach-home-late", num(report.home_visits_closed_late));
+    // Still open with the deadline gone by: someone is waiting for a team.
+    text("outreach-home-overdue", num(report.home_visits_open_past_deadline));
+    $("outreach-home-overdue").classList.toggle("risk", report.home_visits_open_past_deadline > 0);
   }
 
   const ISSUE_NAMES = {
