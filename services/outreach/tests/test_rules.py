@@ -15,7 +15,7 @@ from jemput.outreach.domain.booking import (
     clashes,
     kit_problems,
 )
-from jemput.outreach.domain.capture import CaptureFacts, missing_biometrics, office_day
+from jemput.outreach.domain.capture import CaptureFacts, missing_biometrics
 from jemput.outreach.domain.lifecycle import (
     TooEarly,
     TransitionRefused,
@@ -23,6 +23,7 @@ from jemput.outreach.domain.lifecycle import (
     check_transition,
 )
 from jemput.outreach.domain.model import Biometric, KitCondition, SessionStatus, planned_capacity
+from jemput.shared.timezone import office_day
 
 MONDAY = date(2026, 12, 7)
 B = Biometric

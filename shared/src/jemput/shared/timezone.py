@@ -6,7 +6,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 OFFICE_TIMEZONE = "Asia/Jakarta"
+_OFFICE_ZONE = ZoneInfo(OFFICE_TIMEZONE)
 
 
 def today_in_office() -> date:
-    return datetime.now(ZoneInfo(OFFICE_TIMEZONE)).date()
+    return datetime.now(_OFFICE_ZONE).date()
+
+
+def office_day(moment: datetime) -> date:
+    """The date at the office (WIB) of an aware timestamp."""
+    return moment.astimezone(_OFFICE_ZONE).date()

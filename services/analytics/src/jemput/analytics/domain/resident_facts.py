@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from jemput.shared.timezone import OFFICE_TIMEZONE
+from jemput.shared.timezone import OFFICE_TIMEZONE, office_day
 
 # "It happened, the register does not say when": counts as done on every day asked about.
 UNDATED = date(1900, 1, 1)
@@ -32,11 +32,6 @@ RECORDED_STATUSES = frozenset(
 PRINT_READY_STATUSES = frozenset({"PRINT_READY_RECORD", "CARD_PRINTED", "CARD_ISSUED"})
 PRINTED_STATUSES = frozenset({"CARD_PRINTED", "CARD_ISSUED"})
 ISSUED_STATUSES = frozenset({"CARD_ISSUED"})
-
-
-def office_day(instant: datetime) -> date:
-    """The calendar day at the office (WIB) of an instant."""
-    return instant.astimezone(_OFFICE).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
-from jemput.analytics.domain.resident_facts import ResidentFacts, Snapshot, office_day
+from jemput.analytics.domain.resident_facts import ResidentFacts, Snapshot
 from jemput.analytics.service_layer.generations import active_tables, lock_for_writing
 from jemput.shared.db import is_postgres
 from jemput.shared.events.base import EventPayload
@@ -54,6 +54,7 @@ from jemput.shared.events.residents import (
     ResidentSnapshot,
 )
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
+from jemput.shared.timezone import office_day
 
 TablesFor = Callable[[AsyncConnection], Awaitable[ReadModelTables]]
 Change = Callable[[ResidentFacts], ResidentFacts]

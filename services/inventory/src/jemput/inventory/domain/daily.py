@@ -14,14 +14,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from jemput.inventory.domain.ledger import Entry, EntryKind, Stock
-from jemput.shared.timezone import OFFICE_TIMEZONE
+from jemput.shared.timezone import OFFICE_TIMEZONE, office_day
 
 _OFFICE_ZONE = ZoneInfo(OFFICE_TIMEZONE)
-
-
-def office_day(moment: datetime) -> date:
-    """The date in the office's time zone (WIB) of an aware timestamp."""
-    return moment.astimezone(_OFFICE_ZONE).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jemput.outreach.domain.model import Biometric
@@ -26,11 +26,6 @@ def required_biometrics(*, mental_illness: bool) -> frozenset[Biometric]:
 def missing_biometrics(captured: Iterable[Biometric], *, mental_illness: bool) -> list[Biometric]:
     have = set(captured)
     return sorted(required_biometrics(mental_illness=mental_illness) - have)
-
-
-def office_day(moment: datetime) -> date:
-    """The date in the office's time zone (WIB) of an aware timestamp."""
-    return moment.astimezone(_OFFICE_ZONE).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import HomeVisit, OutreachSession
-from jemput.outreach.domain.capture import office_day
 from jemput.outreach.domain.model import (
     ELDERLY_AGE,
     HomeVisitOutcome,
@@ -37,6 +36,7 @@ from jemput.outreach.service_layer.problems import (
 )
 from jemput.shared.events.outreach import HomeVisitClosedV1, HomeVisitRequestedV1
 from jemput.shared.messaging.outbox import Outbox
+from jemput.shared.timezone import office_day
 
 
 @dataclass(frozen=True, slots=True)

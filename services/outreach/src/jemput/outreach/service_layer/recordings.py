@@ -32,7 +32,6 @@ from jemput.outreach.domain.capture import (
     CaptureFacts,
     captured_in_future,
     missing_biometrics,
-    office_day,
 )
 from jemput.outreach.domain.model import Biometric, SessionStatus
 from jemput.outreach.service_layer import home_visits, resident_view
@@ -43,6 +42,7 @@ from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.http.problems import FieldProblem
 from jemput.shared.messaging.outbox import Outbox
 from jemput.shared.nik import NikError, parse_nik
+from jemput.shared.timezone import office_day
 
 
 class Outcome(StrEnum):

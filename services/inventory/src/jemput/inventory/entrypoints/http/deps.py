@@ -12,7 +12,6 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.inventory.domain.daily import office_day
 from jemput.inventory.service_layer import idempotency
 from jemput.inventory.service_layer.ledger import StockRefused
 from jemput.inventory.service_layer.print_queue import JobNotFound, PrintRefused
@@ -22,6 +21,7 @@ from jemput.shared.http.pagination import decode_page_token
 from jemput.shared.http.problems import Problem
 from jemput.shared.reference.areas import AreaLevel, load_area_table
 from jemput.shared.security import Principal
+from jemput.shared.timezone import office_day
 
 M = TypeVar("M", bound=BaseModel)
 

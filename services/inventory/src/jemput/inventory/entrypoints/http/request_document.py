@@ -7,8 +7,8 @@ import csv
 import io
 from html import escape
 
-from jemput.inventory.domain.daily import office_day
 from jemput.inventory.service_layer.requests import FollowedRequest, RequestStatus
+from jemput.shared.timezone import office_day
 
 STATUS_WORDS = {
     RequestStatus.REQUESTED: "Diajukan",

@@ -17,10 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from jemput.inventory.domain.daily import DayFigures, office_day, replay_days
+from jemput.inventory.domain.daily import DayFigures, replay_days
 from jemput.inventory.domain.ledger import Entry, EntryKind
 from jemput.inventory.domain.serials import SerialRange, SerialRangeInvalid
 from jemput.shared.db.types import UtcDateTime
+from jemput.shared.timezone import office_day
 
 revision: str = "0004"
 down_revision: str | None = "0003"

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from jemput.outreach.bootstrap import OutreachConfig
-from jemput.outreach.domain.capture import office_day
 from jemput.outreach.service_layer.problems import field, invalid
 from jemput.shared.http.pagination import decode_page_token
 from jemput.shared.http.problems import Problem, ProblemError
+from jemput.shared.timezone import office_day
 
 # Dates outside these are typing mistakes; refusing them keeps date arithmetic in range.
 EARLIEST = date(2000, 1, 1)
