@@ -10,14 +10,13 @@ from fastapi import APIRouter, Query, params
 
 from jemput.shared.audit.entry import AuditAction
 from jemput.shared.audit.queries import AuditRecord, search
+from jemput.shared.http.openapi import problem_responses
 from jemput.shared.http.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, PageToken
-from jemput.shared.http.problems import FieldProblem, Problem, ProblemError
+from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession
 from jemput.shared.http.types import IsoAwareDatetime
 
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    422: {"model": Problem, "content": {"application/problem+json": {}}}
-}
+PROBLEMS = problem_responses(422)
 
 
 def audit_router(

@@ -51,3 +51,8 @@ def _problem_media(response: dict[str, Any]) -> dict[str, Any]:
     if declared.get("schema"):
         return dict(declared)
     return {"schema": {"$ref": PROBLEM_REF}}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem documents a route may answer with."""
+    return {code: {"model": Problem, "content": {PROBLEM_JSON: {}}} for code in codes}

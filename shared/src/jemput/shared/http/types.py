@@ -11,6 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator
 
+# Dates outside these are typing mistakes; refusing them keeps date arithmetic in range.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2199, 12, 31)
+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -15,7 +14,10 @@ from pydantic import BaseModel
 
 from jemput.analytics.domain.forecast import Target
 from jemput.analytics.settings import AnalyticsSettings
-from jemput.shared.http.problems import Problem, ProblemError
+from jemput.shared.http.openapi import problem_responses
+from jemput.shared.http.problems import ProblemError
+from jemput.shared.http.types import EARLIEST as EARLIEST
+from jemput.shared.http.types import LATEST as LATEST
 from jemput.shared.http.types import IsoDate
 from jemput.shared.reference.areas import AREA_CODE_PATTERN, Area, load_area_table
 from jemput.shared.security import Principal, Scope, ensure_may_see, require_scope
@@ -30,16 +32,11 @@ FormatParam = Annotated[
         description="`csv` for a CSV file (or send `Accept: text/csv`)",
     ),
 ]
-# Days outside these are typing mistakes; refusing them keeps date arithmetic in range.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2199, 12, 31)
 # ISO 8601 text only: a number would otherwise be read as a Unix timestamp.
 AsOfParam = Annotated[
     IsoDate | None, Query(ge=EARLIEST, le=LATEST, description="Default: today (WIB)")
 ]
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    c: {"model": Problem, "content": {"application/problem+json": {}}} for c in (403, 404, 422)
-}
+PROBLEMS = problem_responses(403, 404, 422)
 # The operations that also answer in CSV say so in their OpenAPI document.
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {CSV: {"schema": {"type": "string"}}}, "description": "JSON, or CSV"},

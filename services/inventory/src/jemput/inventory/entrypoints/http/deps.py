@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request, Response
@@ -17,11 +17,15 @@ from jemput.inventory.service_layer.ledger import StockRefused
 from jemput.inventory.service_layer.print_queue import JobNotFound, PrintRefused
 from jemput.inventory.service_layer.problems import field, invalid, not_found, refused
 from jemput.inventory.settings import InventorySettings
+from jemput.shared.http.clock import Clock as Clock
+from jemput.shared.http.clock import ClockDep as ClockDep
+from jemput.shared.http.clock import get_clock as get_clock
+from jemput.shared.http.openapi import problem_responses as problem_responses
 from jemput.shared.http.pagination import decode_page_token
-from jemput.shared.http.problems import Problem
+from jemput.shared.http.types import EARLIEST as EARLIEST
+from jemput.shared.http.types import LATEST as LATEST
 from jemput.shared.reference.areas import AreaLevel, load_area_table
 from jemput.shared.security import Principal
-from jemput.shared.timezone import office_day
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,23 +35,6 @@ LOCATION_DESCRIPTION = (
     "`office` (the regency office, where cards are printed) or a district office by its "
     "Kemendagri district code, e.g. `16.02.05`."
 )
-# Dates outside these are typing mistakes; refusing them keeps date arithmetic in range.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2199, 12, 31)
-
-
-class Clock:
-    """Now, and today in the office (WIB). Tests replace it with a fixed clock."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def today(self) -> date:
-        return office_day(self.now())
-
-
-def get_clock() -> Clock:
-    return Clock()
 
 
 def get_settings(request: Request) -> InventorySettings:
@@ -55,7 +42,6 @@ def get_settings(request: Request) -> InventorySettings:
     return settings
 
 
-ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[InventorySettings, Depends(get_settings)]
 IdempotencyKey = Annotated[
     str | None,
@@ -65,11 +51,6 @@ IdempotencyKey = Annotated[
         description="Send the same key to resend a write safely: the first answer is replayed.",
     ),
 ]
-
-
-def problem_responses(*codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI entries for the problem documents a route may answer with."""
-    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
 
 
 def check_location(location: str, settings: InventorySettings, name: str = "location") -> str:

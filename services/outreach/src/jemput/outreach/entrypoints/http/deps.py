@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from jemput.outreach.bootstrap import OutreachConfig
 from jemput.outreach.service_layer.problems import field, invalid
+from jemput.shared.http.clock import Clock as Clock
+from jemput.shared.http.clock import ClockDep as ClockDep
+from jemput.shared.http.clock import get_clock as get_clock
+from jemput.shared.http.openapi import problem_responses as problem_responses
 from jemput.shared.http.pagination import decode_page_token
-from jemput.shared.http.problems import Problem, ProblemError
-from jemput.shared.timezone import office_day
-
-# Dates outside these are typing mistakes; refusing them keeps date arithmetic in range.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2199, 12, 31)
-
-
-class Clock:
-    """Now, and today in the office (WIB). Tests replace it with a fixed clock."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def today(self) -> date:
-        return office_day(self.now())
-
-
-def get_clock() -> Clock:
-    return Clock()
+from jemput.shared.http.problems import ProblemError
+from jemput.shared.http.types import EARLIEST as EARLIEST
+from jemput.shared.http.types import LATEST as LATEST
 
 
 def get_config(request: Request) -> OutreachConfig:
@@ -37,13 +24,7 @@ def get_config(request: Request) -> OutreachConfig:
     return config
 
 
-ClockDep = Annotated[Clock, Depends(get_clock)]
 ConfigDep = Annotated[OutreachConfig, Depends(get_config)]
-
-
-def problem_responses(*codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI entries for the problem documents a route may answer with."""
-    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
 
 
 def text_cursor(page_token: str | None) -> str | None:

@@ -21,16 +21,14 @@ from jemput.residents.entrypoints.http.access import RegencyWriter, history_acto
 from jemput.residents.entrypoints.http.audit_trail import Trail
 from jemput.residents.service_layer import importing
 from jemput.shared.audit import AuditAction, AuditResult
-from jemput.shared.http.problems import Problem, ProblemError
+from jemput.shared.http.openapi import problem_responses
+from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep
 from jemput.shared.security import principal_of
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/import-jobs", tags=["import"], dependencies=[RegencyWriter])
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (404, 413, 422)
-}
+PROBLEMS = problem_responses(404, 413, 422)
 MAX_UPLOAD_BYTES = 2 * 1024**3
 
 

@@ -19,6 +19,7 @@ from jemput.residents.service_layer import queries, registration
 from jemput.residents.service_layer.queries import ResidentSearch, Vulnerability
 from jemput.shared.audit import AuditAction
 from jemput.shared.db import read_only
+from jemput.shared.http.openapi import problem_responses as problem_responses
 from jemput.shared.http.pagination import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -26,7 +27,7 @@ from jemput.shared.http.pagination import (
     cut_page,
     decode_page_token,
 )
-from jemput.shared.http.problems import FieldProblem, Problem, ProblemError
+from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.http.types import IsoDate
 from jemput.shared.reference.areas import AreaLevel, load_area_table
@@ -34,11 +35,6 @@ from jemput.shared.security import ensure_may_see
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
-
-
-def problem_responses(*codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI entries for the problem documents a route may answer with."""
-    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
 
 
 NikPath = Annotated[str, Path(pattern=r"^[0-9]{16}$", description="16-digit NIK")]
