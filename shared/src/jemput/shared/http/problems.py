@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -144,6 +146,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if dependency_unavailable(exc):
+            log.warning(
+                "http.dependency_unavailable", path=request.url.path, error=type(exc).__name__
+            )
+            return problem_response(
+                request,
+                503,
+                "Service Unavailable",
+                "A dependency is not reachable; try again shortly.",
+                headers={"Retry-After": "5"},
+            )
         # Never leak internals (or personal data inside them) to the caller.
         log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
         return problem_response(request, 500, "Internal Server Error")
@@ -152,6 +165,26 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# SQLSTATE classes of a connection that failed or a server shutting down or starting up.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57")
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """The database or the broker is down or restarting: the request may succeed later (503),
+    it is not a fault of the service (500)."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        ):
+            return True
+        for cause in (exc.orig, getattr(exc.orig, "__cause__", None)):
+            sqlstate = getattr(cause, "sqlstate", None)
+            if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+                return True
+        return isinstance(getattr(exc.orig, "__cause__", None), OSError)
+    return isinstance(exc, OSError | TimeoutError | KafkaError)
 
 
 def allowed_methods(request: Request) -> list[str]:

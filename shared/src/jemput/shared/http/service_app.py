@@ -91,5 +91,8 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
-WriteSession = Annotated[AsyncSession, Depends(get_write_session)]
+# scope="function": the transaction commits before the answer is sent. With the default
+# ("request") FastAPI sends the answer first, so a process killed in between would have
+# acknowledged writes it never committed, and a failed commit could not change the answer.
+WriteSession = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 ReadSession = Annotated[AsyncSession, Depends(get_read_session)]
