@@ -59,10 +59,9 @@ RUN_SECONDS = 600
 TOKEN_ENV = "JEMPUT_FUZZ_TOKEN"
 HOOKS = Path(__file__).with_name("problem_checks.py")
 # `positive_data_acceptance` and `status_code_conformance` would call every 404 (an unknown
-# NIK or session) and 409 (a rule of the domain) a failure. `negative_data_rejection` is off
-# because pydantic's lax parsing accepts `0` for a date (a Unix timestamp) and `false` for an
-# integer on many routes, which is not what this run guards against; the rest of the built-in
-# checks run.
+# NIK or session) and 409 (a rule of the domain) a failure. `negative_data_rejection` runs:
+# dates are ISO text only and counts strict integers (`jemput.shared.http.types`), so input
+# the document forbids must be refused. The rest of the built-in checks run too.
 CONFIG = f"""\
 hooks = "{HOOKS}"
 seed = {SEED}
@@ -86,8 +85,6 @@ enabled = false
 [checks.positive_data_acceptance]
 enabled = false
 [checks.status_code_conformance]
-enabled = false
-[checks.negative_data_rejection]
 enabled = false
 
 [auth.openapi.HTTPBearer]

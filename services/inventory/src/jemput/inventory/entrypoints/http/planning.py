@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from jemput.inventory.entrypoints.http import request_document
 from jemput.inventory.entrypoints.http.access import Operator, RegencyReader, actor
@@ -144,14 +144,14 @@ class RequestCreate(BaseModel):
     location: str = Field(
         default=OFFICE, pattern=LOCATION_PATTERN, description="Where the blanks are to go."
     )
-    quantity: int | None = Field(
+    quantity: StrictInt | None = Field(
         default=None, ge=1, le=1_000_000, description="Default: the forecast's suggestion."
     )
     signed_by: str = Field(
         min_length=1, max_length=100, description="The official signing the request."
     )
     note: str | None = Field(default=None, max_length=500)
-    lead_time_days: int | None = Field(default=None, ge=1, le=365)
+    lead_time_days: StrictInt | None = Field(default=None, ge=1, le=365)
 
 
 class RequestPublic(BaseModel):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from jemput.inventory.adapters.tables import DEFAULT_LOW_THRESHOLD, LedgerEntry
 from jemput.inventory.domain.ledger import EntryKind
@@ -34,6 +34,7 @@ from jemput.inventory.service_layer import print_queue, queries, requests, stock
 from jemput.inventory.service_layer.problems import field, invalid
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import IsoDate
 from jemput.shared.security import ensure_may_see
 
 router = APIRouter(tags=["stock and ledger"])
@@ -42,7 +43,7 @@ LocationQuery = Annotated[
     str | None, Query(pattern=LOCATION_PATTERN, description=LOCATION_DESCRIPTION)
 ]
 Location = Annotated[str, Field(pattern=LOCATION_PATTERN, description=LOCATION_DESCRIPTION)]
-OfficeDay = Annotated[date | None, Query(ge=EARLIEST, le=LATEST)]
+OfficeDay = Annotated[IsoDate | None, Query(ge=EARLIEST, le=LATEST)]
 EntryIdPath = Annotated[int, Path(ge=1, le=2**62, description="The ledger entry's id.")]
 
 
@@ -159,8 +160,8 @@ async def read_ledger(
     settings: SettingsDep,
     location: LocationQuery = None,
     kind: EntryKind | None = None,
-    first_day: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    last_day: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
+    first_day: Annotated[IsoDate | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    last_day: Annotated[IsoDate | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
     request_id: Annotated[str | None, Query(max_length=32)] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
@@ -191,7 +192,7 @@ class ReceiptCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location: Location = OFFICE
-    quantity: int = Field(ge=1, le=1_000_000)
+    quantity: StrictInt = Field(ge=1, le=1_000_000)
     allocation_reference: str = Field(
         min_length=1, max_length=100, description="The ministry's allocation letter number."
     )
@@ -270,7 +271,7 @@ class TransferCreate(BaseModel):
 
     from_location: Location
     to_location: Location
-    quantity: int = Field(ge=1, le=1_000_000)
+    quantity: StrictInt = Field(ge=1, le=1_000_000)
     note: str | None = Field(default=None, max_length=300)
 
     @model_validator(mode="after")
@@ -348,7 +349,7 @@ class CountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location: Location = OFFICE
-    counted: int = Field(ge=0, le=10_000_000, description="Blanks counted on the shelf.")
+    counted: StrictInt = Field(ge=0, le=10_000_000, description="Blanks counted on the shelf.")
     counter: str = Field(min_length=1, max_length=100, description="Who counted.")
     note: str | None = Field(default=None, max_length=300)
 

@@ -20,6 +20,7 @@ from jemput.outreach.entrypoints.http.deps import (
 from jemput.outreach.service_layer import closures
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, WriteSession
+from jemput.shared.http.types import IsoDate
 
 router = APIRouter(prefix="/v1/closures", tags=["calendar"])
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1/closures", tags=["calendar"])
 class ClosureCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date = Field(ge=EARLIEST, le=LATEST)
+    day: IsoDate = Field(ge=EARLIEST, le=LATEST)
     reason: str = Field(min_length=3, max_length=200, description="e.g. a regional holiday.")
 
 
@@ -88,8 +89,8 @@ async def list_closures(
     _: Planner,
     session: ReadSession,
     clock: ClockDep,
-    from_: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    to: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    to: Annotated[IsoDate | None, Query(ge=EARLIEST, le=LATEST)] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
 ) -> Page[ClosurePublic]:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from jemput.outreach.adapters.tables import HomeVisit
 from jemput.outreach.domain.model import HomeVisitOutcome, HomeVisitState, VisitReason
@@ -37,7 +37,7 @@ class HomeVisitCreate(BaseModel):
         description="elderly (60 or older), sick (or bedridden), disabled, mental_illness "
         "(recorded with photo and fingerprints only)."
     )
-    deadline_days: int | None = Field(
+    deadline_days: StrictInt | None = Field(
         default=None, ge=1, le=60, description="Days to the deadline (default: the setting, 3)."
     )
 

@@ -29,6 +29,7 @@ from jemput.outreach.service_layer import planning
 from jemput.outreach.service_layer.areas import village_name
 from jemput.outreach.service_layer.scheduling import SessionRequest
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import IsoDate
 
 router = APIRouter(tags=["plan"])
 
@@ -117,8 +118,8 @@ async def propose(
     session: ReadSession,
     config: ConfigDep,
     clock: ClockDep,
-    from_: Annotated[date, Query(alias="from", ge=EARLIEST, le=LATEST)],
-    to: Annotated[date, Query(ge=EARLIEST, le=LATEST)],
+    from_: Annotated[IsoDate, Query(alias="from", ge=EARLIEST, le=LATEST)],
+    to: Annotated[IsoDate, Query(ge=EARLIEST, le=LATEST)],
 ) -> PlanOut:
     result = await planning.propose(
         session,

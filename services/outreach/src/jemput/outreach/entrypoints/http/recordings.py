@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from fastapi import APIRouter, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jemput.outreach.adapters.tables import Recording
 from jemput.outreach.domain.capture import CaptureFacts
@@ -36,6 +36,7 @@ from jemput.outreach.service_layer.recordings import (
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import IsoAwareDatetime
 
 router = APIRouter(tags=["recordings"])
 
@@ -54,7 +55,7 @@ class RecordingCreate(BaseModel):
     )
     # Checked per recording (not by the schema) so one bad NIK does not refuse a whole batch.
     nik: str = Field(min_length=1, max_length=32)
-    captured_at: AwareDatetime
+    captured_at: IsoAwareDatetime
     kit_serial: str = Field(min_length=1, max_length=40)
     operator: str = Field(min_length=1, max_length=100, description="Who operated the kit.")
     captured: list[Biometric] = Field(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import OutreachSession
@@ -30,6 +30,7 @@ from jemput.outreach.service_layer import scheduling, sessions
 from jemput.outreach.service_layer.areas import village_name
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import IsoDate
 from jemput.shared.security import ensure_may_see
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -44,7 +45,7 @@ class SessionCreate(BaseModel):
 
     kind: SessionKind
     village_code: str = Field(pattern=VILLAGE_PATTERN, description="Where the team goes.")
-    day: date = Field(ge=EARLIEST, le=LATEST)
+    day: IsoDate = Field(ge=EARLIEST, le=LATEST)
     team_id: str = Field(max_length=32)
     kit_serials: list[SERIAL] | None = Field(
         default=None,
@@ -57,11 +58,11 @@ class SessionCreate(BaseModel):
 class OutcomesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recorded: int = Field(ge=0, le=10_000)
-    failed_to_record: int = Field(ge=0, le=10_000)
-    under_age: int = Field(ge=0, le=10_000)
-    already_has_card: int = Field(ge=0, le=10_000)
-    absent: int = Field(ge=0, le=10_000)
+    recorded: StrictInt = Field(ge=0, le=10_000)
+    failed_to_record: StrictInt = Field(ge=0, le=10_000)
+    under_age: StrictInt = Field(ge=0, le=10_000)
+    already_has_card: StrictInt = Field(ge=0, le=10_000)
+    absent: StrictInt = Field(ge=0, le=10_000)
 
 
 class SessionPublic(BaseModel):
@@ -178,8 +179,8 @@ async def create_session(
 async def list_sessions(
     principal: SessionPlanner,
     session: ReadSession,
-    from_: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
-    to: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+    to: Annotated[IsoDate | None, Query(ge=EARLIEST, le=LATEST)] = None,
     team_id: Annotated[str | None, Query(max_length=32)] = None,
     status_: Annotated[SessionStatus | None, Query(alias="status")] = None,
     page_size: PageSize = 50,
