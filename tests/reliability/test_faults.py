@@ -121,6 +121,7 @@ class Drive:
     captured_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     uploaded: int = 0  # recordings 0 .. uploaded-1 have been accepted
     coverage_before: int = 0  # the coverage numerator before the first upload
+    printed: int = 0  # cards printed by the operators
     outcomes: Counter[str] = field(default_factory=Counter)
     probes: Counter[int] = field(default_factory=Counter)
 
@@ -411,6 +412,7 @@ class Counts:
     coverage: int  # analytics: the regency's coverage numerator
     reserved: int  # inventory: blanks reserved at the office
     waiting: int  # inventory: open print jobs waiting for a blank
+    printed: int  # inventory: print jobs printed (their blank consumed)
     jobs: int  # inventory: print jobs
 
 
@@ -427,7 +429,8 @@ async def counts(drive: Drive) -> Counts:
         ),
         recorded=await _fetch(
             "jemput_residents",
-            "SELECT count(*) FROM resident WHERE ektp_status = 'SUDAH_REKAM' AND nik = ANY($1)",
+            "SELECT count(*) FROM resident WHERE nik = ANY($1) AND ektp_status IN "
+            "('SUDAH_REKAM', 'PRINT_READY_RECORD', 'CARD_PRINTED', 'CARD_ISSUED')",
             niks,
         ),
         recorded_changes=await _fetch(
@@ -442,6 +445,9 @@ async def counts(drive: Drive) -> Counts:
             "jemput_inventory",
             "SELECT count(*) FROM print_job WHERE state = 'OPEN' AND NOT has_blank",
         ),
+        printed=await _fetch(
+            "jemput_inventory", "SELECT count(*) FROM print_job WHERE state = 'PRINTED'"
+        ),
         jobs=await _fetch("jemput_inventory", "SELECT count(*) FROM print_job"),
     )
 
@@ -455,12 +461,13 @@ async def reconcile(drive: Drive) -> Counts:
         recorded=n,
         recorded_changes=n,
         coverage=n,
-        reserved=min(n, BLANKS),
+        reserved=min(n, BLANKS) - drive.printed,
         waiting=max(0, n - BLANKS),
+        printed=drive.printed,
         jobs=n,
     )
     assert found == expected, f"after {n} recordings: {found} != {expected}"
-    assert found.reserved + found.waiting == n
+    assert found.reserved + found.printed + found.waiting == n
     return found
 
 
@@ -521,9 +528,51 @@ async def test_postgres_stopped_and_started(drive: Drive) -> None:
     assert sum(drive.probes.values()) > probes_before
 
 
+PRINTS = 500
+
+
+async def print_cards(drive: Drive, count: int) -> None:
+    """The national system clears the first residents recorded, and operators print their
+    cards on the blanks reserved for them."""
+    cleared = drive.niks[:count]
+    async with httpx.AsyncClient(timeout=60, headers=drive.fleet.headers("admin")) as client:
+        results = [{"nik": nik, "result": "PRINT_READY_RECORD"} for nik in cleared]
+        answer = await client.post(
+            drive.url("residents", "/v1/central-results"), json={"results": results}
+        )
+        assert answer.status_code == 200, answer.text[:2000]
+        await converge(drive)
+        jobs: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params: dict[str, Any] = {"state": "printable", "page_size": 200}
+            if token:
+                params["page_token"] = token
+            page = (
+                await client.get(drive.url("inventory", "/v1/print-jobs"), params=params)
+            ).json()
+            jobs += page["items"]
+            token = page.get("next_page_token")
+            if not token:
+                break
+        assert len(jobs) == count, len(jobs)
+        used = await _fetch("jemput_inventory", "SELECT count(*) FROM used_blank")
+        for number, job in enumerate(jobs, start=used + 1):
+            printed = await client.post(
+                drive.url("inventory", f"/v1/print-jobs/{job['id']}:print"),
+                json={"card_serial": f"OKI{number:08d}"},
+            )
+            assert printed.status_code == 200, printed.text
+    drive.printed += count
+
+
 async def test_every_consumer_replays_from_offset_zero(drive: Drive) -> None:
-    """Every service killed, its consumer group rewound to the start of every topic it reads,
-    and started again: it reads everything again and applies nothing twice."""
+    """Cards printed for some residents; then every service killed, its consumer group rewound
+    to the start of every topic it reads, and started again: it reads everything again and
+    applies nothing twice (a recording read again must not open a second print job for a
+    resident whose card is printed)."""
+    await print_cards(drive, PRINTS)
+    await reconcile(drive)
 
     async def replay() -> None:
         await asyncio.gather(*(drive.fleet.kill(s) for s in SERVICES))

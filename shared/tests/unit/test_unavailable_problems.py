@@ -3,6 +3,8 @@ answers 500; and a write route commits before it answers."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -60,5 +62,5 @@ async def test_outage_is_503_problem_and_bug_is_500() -> None:
 
 def test_write_session_ends_before_the_answer_is_sent() -> None:
     """Committed before answering: a process killed after the answer lost nothing it acknowledged."""
-    dependency = WriteSession.__metadata__[0]
+    dependency = get_args(WriteSession)[1]
     assert dependency.scope == "function"
