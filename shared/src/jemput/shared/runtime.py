@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.shared.audit.sealer import AuditMetrics, AuditSealer
 from jemput.shared.audit.writer import AuditWriter
-from jemput.shared.db import create_engine, read_only
+from jemput.shared.db import create_engine, is_postgres, read_only
 from jemput.shared.faults import CrashPoints
 from jemput.shared.messaging.consumer import IdempotentConsumer
 from jemput.shared.messaging.dead_letter import DeadLetters
@@ -63,8 +63,16 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.consumer: IdempotentConsumer | None = None
         self.audit_sealer: AuditSealer | None = None
-        # Reads wait for their audit entries in a shared transaction (group commit).
-        self.audit_writer = AuditWriter(self.engine)
+        # Reads wait for their audit entries in a shared transaction (group commit). The writer
+        # has its own small pool: the reads hold their session's connection while they wait,
+        # so a writer drawing from their pool starved as soon as every connection was a
+        # waiting read, and all of them stood still until the pool timed out.
+        self._audit_engine = (
+            create_engine(self.engine.url.render_as_string(hide_password=False), pool_size=1)
+            if is_postgres(self.engine)
+            else self.engine
+        )
+        self.audit_writer = AuditWriter(self._audit_engine)
         self.kafka_ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -131,6 +139,8 @@ class ServiceRuntime:
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
+        if self._audit_engine is not self.engine:
+            await self._audit_engine.dispose()
         await self.engine.dispose()
 
     async def _run_kafka_side(self) -> None:
