@@ -197,6 +197,7 @@ OUTREACH_RULES: dict[str, Rule] = {
     "POST /v1/plan:accept": _PLAN,
     "POST /v1/closures": _PLAN,
     "GET /v1/closures": _PLAN,
+    "GET /v1/audit/entries": Rule(Scope.AUDIT_READ, REGENCY),
 }
 # Stock and the ledger are per location; a district office's location is its district code.
 _STOCK_READ = Rule(Scope.INVENTORY_READ, BOUND, lambda: Call({"location": "16.02.05"}))
@@ -220,6 +221,7 @@ INVENTORY_RULES: dict[str, Rule] = {
     "GET /v1/requests": _QUEUE_READ,
     "GET /v1/requests/{request_id}": _QUEUE_READ,
     "GET /v1/requests/{request_id}/document": _QUEUE_READ,
+    "GET /v1/audit/entries": Rule(Scope.AUDIT_READ, REGENCY),
 }
 _ANALYTICS_AREA = Rule(Scope.ANALYTICS_READ, BOUND, lambda: Call({"area": "16.02.05"}))
 ANALYTICS_RULES: dict[str, Rule] = {

@@ -21,6 +21,8 @@ TABLES = {
     "recording",
     "office_closure",
     "resident_view",
+    "audit_log",
+    "audit_chain_head",
 }
 
 

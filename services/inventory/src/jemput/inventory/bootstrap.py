@@ -14,7 +14,11 @@ def bootstrap(settings: ServiceSettings | None = None) -> ServiceRuntime:
     # The handlers publish through the runtime's own outbox, so they join the map once it
     # exists; the consumer reads the map only when the runtime starts.
     handlers = EventHandlers()
-    runtime = ServiceRuntime.from_settings(settings or InventorySettings(), handlers=handlers)
+    # Print jobs and SUKETs name residents: reads and changes are audited (UU 27/2022), and the
+    # runtime seals the audit log's hash chain in the background.
+    runtime = ServiceRuntime.from_settings(
+        settings or InventorySettings(), handlers=handlers, audit_enabled=True
+    )
     PrintQueueHandlers(runtime.outbox).register(handlers)
     # Blanks available per location on /metrics, kept fresh in the background.
     runtime.workers.append(StockGauges(runtime).refresher().run)

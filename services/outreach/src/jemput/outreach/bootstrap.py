@@ -23,7 +23,11 @@ def bootstrap(settings: ServiceSettings | None = None) -> ServiceRuntime:
     # handlers publish through the runtime's own outbox, so they are added once it exists; the
     # consumer reads the map only when the runtime starts.
     handlers = EventHandlers()
-    runtime = ServiceRuntime.from_settings(settings or OutreachSettings(), handlers=handlers)
+    # Recordings, appointments and home visits name residents: reads and changes are audited
+    # (UU 27/2022), and the runtime seals the audit log's hash chain in the background.
+    runtime = ServiceRuntime.from_settings(
+        settings or OutreachSettings(), handlers=handlers, audit_enabled=True
+    )
     RegisterEventHandlers(runtime.outbox).register(handlers)
     return runtime
 

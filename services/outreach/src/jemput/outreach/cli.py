@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jemput.outreach.bootstrap import bootstrap
 from jemput.outreach.settings import OutreachSettings
+from jemput.shared.audit.cli import audit_cli
 from jemput.shared.cli import service_cli
 
 app = service_cli(
@@ -15,3 +16,4 @@ app = service_cli(
     app_factory="jemput.outreach.entrypoints.http.app:create_app",
     migrations_dir=Path(__file__).parent / "migrations",
 )
+app.add_typer(audit_cli(OutreachSettings), name="audit")

@@ -18,6 +18,21 @@ class AuditAction(StrEnum):
     FAMILY_READ = "family.read"
     IMPORT_CREATE = "import.create"
     CENTRAL_RESULT_APPLY = "central_result.apply"
+    # outreach
+    RECORDING_CREATE = "recording.create"
+    RECORDING_LIST = "recording.list"
+    APPOINTMENT_CREATE = "appointment.create"
+    APPOINTMENT_LIST = "appointment.list"
+    HOME_VISIT_CREATE = "home_visit.create"
+    HOME_VISIT_LIST = "home_visit.list"
+    HOME_VISIT_CLOSE = "home_visit.close"
+    # inventory
+    PRINT_JOB_READ = "print_job.read"
+    PRINT_JOB_LIST = "print_job.list"
+    PRINT_JOB_PRINT = "print_job.print"
+    PRINT_JOB_SPOIL = "print_job.spoil"
+    PRINT_JOB_ISSUE = "print_job.issue"
+    SUKET_LIST = "suket.list"
     AUDIT_SEARCH = "audit.search"
 
 

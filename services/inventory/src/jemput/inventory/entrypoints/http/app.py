@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from jemput.inventory.bootstrap import bootstrap
 from jemput.inventory.entrypoints.http import planning, print_jobs, stock
 from jemput.inventory.settings import InventorySettings
+from jemput.shared.audit.http import audit_router
 from jemput.shared.http.service_app import service_app
+from jemput.shared.security import Scope, require_scope
 
 
 def create_app(settings: InventorySettings | None = None) -> FastAPI:
@@ -24,4 +26,8 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
     app.state.settings = settings
     for module in (stock, print_jobs, planning):
         app.include_router(module.router)
+    # Auditors search the whole log: no client limited to areas.
+    app.include_router(
+        audit_router(dependencies=[Depends(require_scope(Scope.AUDIT_READ, whole_regency=True))])
+    )
     return app

@@ -14,6 +14,7 @@ from jemput.inventory.adapters.tables import PrintJob, Suket
 from jemput.inventory.domain.print_jobs import QueueState, queue_state
 from jemput.inventory.domain.serials import SERIAL_PATTERN
 from jemput.inventory.entrypoints.http.access import Operator, RegencyReader, actor
+from jemput.inventory.entrypoints.http.audit_trail import Trail, job_change, job_detail
 from jemput.inventory.entrypoints.http.deps import (
     LOCATION_DESCRIPTION,
     LOCATION_PATTERN,
@@ -22,11 +23,11 @@ from jemput.inventory.entrypoints.http.deps import (
     idempotent,
     moment_cursor,
     problem_responses,
-    refusals_as_conflicts,
 )
 from jemput.inventory.service_layer import print_queue, queries
 from jemput.inventory.service_layer.problems import field, invalid, not_found
 from jemput.inventory.service_layer.queries import SuketStatus
+from jemput.shared.audit import AuditAction
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 
@@ -87,6 +88,7 @@ async def job_view(session: AsyncSession, job: PrintJob) -> PrintJobPublic:
 )
 async def list_print_jobs(
     _: RegencyReader,
+    trail: Trail,
     session: ReadSession,
     state: QueueState | None = None,
     location: Annotated[
@@ -104,6 +106,8 @@ async def list_print_jobs(
     )
     items, token = cut_page(rows, page_size, lambda job: (job.recorded_at.isoformat(), job.id))
     sukets = await queries.outstanding_sukets(session, [job.id for job in items])
+    filters = " ".join(f"{k}={v}" for k, v in (("state", state), ("location", location)) if v)
+    await trail.read_many(AuditAction.PRINT_JOB_LIST, (job.nik for job in items), filters)
     return Page(
         items=[PrintJobPublic.of(job, sukets.get(job.id)) for job in items],
         next_page_token=token,
@@ -117,11 +121,13 @@ async def list_print_jobs(
     summary="Read a print job",
 )
 async def read_print_job(
-    job_id: JobIdPath, _: RegencyReader, session: ReadSession
+    job_id: JobIdPath, _: RegencyReader, trail: Trail, session: ReadSession
 ) -> PrintJobPublic:
-    job = await session.get(PrintJob, job_id)
-    if job is None:
-        raise not_found("print job")
+    async with trail.reading(AuditAction.PRINT_JOB_READ, detail=job_detail(job_id)) as subject:
+        job = await session.get(PrintJob, job_id)
+        if job is None:
+            raise not_found("print job")
+        subject.nik = job.nik
     return await job_view(session, job)
 
 
@@ -150,11 +156,12 @@ async def print_card(
     job_id: JobIdPath,
     body: PrintCreate,
     principal: Operator,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
 ) -> PrintJobPublic:
-    with refusals_as_conflicts():
+    async with job_change(trail, session, AuditAction.PRINT_JOB_PRINT, job_id):
         job = await print_queue.print_card(
             session,
             runtime.outbox,
@@ -163,6 +170,7 @@ async def print_card(
             at=clock.now(),
             actor=actor(principal),
         )
+    await trail.changed(session, AuditAction.PRINT_JOB_PRINT, [job.nik], job_detail(job_id))
     await session.flush()
     return await job_view(session, job)
 
@@ -191,6 +199,7 @@ async def spoil(
     job_id: JobIdPath,
     body: SpoilCreate,
     principal: Operator,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
@@ -199,7 +208,7 @@ async def spoil(
     idempotency_key: IdempotencyKey = None,
 ) -> PrintJobPublic:
     async def work() -> PrintJobPublic:
-        with refusals_as_conflicts():
+        async with job_change(trail, session, AuditAction.PRINT_JOB_SPOIL, job_id):
             job = await print_queue.spoil(
                 session,
                 runtime.outbox,
@@ -209,6 +218,7 @@ async def spoil(
                 actor=actor(principal),
                 at=clock.now(),
             )
+        await trail.changed(session, AuditAction.PRINT_JOB_SPOIL, [job.nik], job_detail(job_id))
         await session.flush()
         return await job_view(session, job)
 
@@ -238,14 +248,16 @@ async def spoil(
 async def issue_card(
     job_id: JobIdPath,
     principal: Operator,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
 ) -> PrintJobPublic:
-    with refusals_as_conflicts():
+    async with job_change(trail, session, AuditAction.PRINT_JOB_ISSUE, job_id):
         job = await print_queue.issue_card(
             session, runtime.outbox, job_id=job_id, at=clock.now(), actor=actor(principal)
         )
+    await trail.changed(session, AuditAction.PRINT_JOB_ISSUE, [job.nik], job_detail(job_id))
     await session.flush()
     return await job_view(session, job)
 
@@ -289,6 +301,7 @@ class SuketPublic(BaseModel):
 )
 async def list_sukets(
     _: RegencyReader,
+    trail: Trail,
     session: ReadSession,
     clock: ClockDep,
     status: SuketStatus = SuketStatus.OUTSTANDING,
@@ -316,4 +329,8 @@ async def list_sukets(
         after=moment_cursor(page_token),
     )
     items, token = cut_page(rows, page_size, lambda s: (s.valid_until.isoformat(), s.number))
+    filters = f"status={status}" + (
+        f" expiring_within_days={expiring_within_days}" if expiring_within_days else ""
+    )
+    await trail.read_many(AuditAction.SUKET_LIST, (s.nik for s in items), filters)
     return Page(items=[SuketPublic.of(s, now) for s in items], next_page_token=token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from jemput.outreach.bootstrap import bootstrap, load_config
 from jemput.outreach.entrypoints.http import (
@@ -15,7 +15,9 @@ from jemput.outreach.entrypoints.http import (
     teams,
 )
 from jemput.outreach.settings import OutreachSettings
+from jemput.shared.audit.http import audit_router
 from jemput.shared.http.service_app import service_app
+from jemput.shared.security import Scope, require_scope
 
 
 def create_app(settings: OutreachSettings | None = None) -> FastAPI:
@@ -34,4 +36,8 @@ def create_app(settings: OutreachSettings | None = None) -> FastAPI:
     app.state.config = load_config(settings)
     for module in (teams, sessions, appointments, recordings, home_visits, closures, plan):
         app.include_router(module.router)
+    # Auditors search the whole log: no client limited to areas.
+    app.include_router(
+        audit_router(dependencies=[Depends(require_scope(Scope.AUDIT_READ, whole_regency=True))])
+    )
     return app

@@ -9,9 +9,11 @@ from pydantic import BaseModel, ConfigDict
 
 from jemput.outreach.adapters.tables import Appointment
 from jemput.outreach.entrypoints.http.access import SessionPlanner, visible_session
+from jemput.outreach.entrypoints.http.audit_trail import Trail
 from jemput.outreach.entrypoints.http.deps import problem_responses, text_cursor
 from jemput.outreach.entrypoints.http.sessions import SessionIdPath
 from jemput.outreach.service_layer import appointments
+from jemput.shared.audit import AuditAction
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, WriteSession
 from jemput.shared.nik import Nik
@@ -60,11 +62,20 @@ async def book(
     session_id: SessionIdPath,
     body: AppointmentCreate,
     principal: SessionPlanner,
+    trail: Trail,
     session: WriteSession,
     response: Response,
 ) -> AppointmentPublic:
-    await visible_session(session, principal, session_id)
-    appointment, created = await appointments.book(session, session_id, body.nik)
+    detail = f"session {session_id}"
+    async with trail.changing(AuditAction.APPOINTMENT_CREATE, body.nik, detail):
+        await visible_session(session, principal, session_id)
+        appointment, created = await appointments.book(session, session_id, body.nik)
+    await trail.changed(
+        session,
+        AuditAction.APPOINTMENT_CREATE,
+        [body.nik],
+        detail if created else f"{detail}, already booked",
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return appointment_view(appointment)
@@ -79,6 +90,7 @@ async def book(
 async def list_appointments(
     session_id: SessionIdPath,
     principal: SessionPlanner,
+    trail: Trail,
     session: ReadSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
@@ -88,4 +100,7 @@ async def list_appointments(
         session, session_id, limit=page_size + 1, after=text_cursor(page_token)
     )
     items, token = cut_page(rows, page_size, lambda row: (row.nik,))
+    await trail.read_many(
+        AuditAction.APPOINTMENT_LIST, (row.nik for row in items), f"session {session_id}"
+    )
     return Page(items=[appointment_view(row) for row in items], next_page_token=token)

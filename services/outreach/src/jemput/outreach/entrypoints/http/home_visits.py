@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from jemput.outreach.adapters.tables import HomeVisit
 from jemput.outreach.domain.model import HomeVisitOutcome, HomeVisitState, VisitReason
 from jemput.outreach.entrypoints.http.access import Planner, actor
+from jemput.outreach.entrypoints.http.audit_trail import Trail
 from jemput.outreach.entrypoints.http.deps import (
     EARLIEST,
     LATEST,
@@ -20,7 +21,10 @@ from jemput.outreach.entrypoints.http.deps import (
     problem_responses,
 )
 from jemput.outreach.service_layer import home_visits
+from jemput.shared.audit import AuditAction
+from jemput.shared.audit.trail import loaded_nik
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
+from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.nik import Nik
 
@@ -89,6 +93,7 @@ def visit_view(visit: HomeVisit) -> HomeVisitPublic:
 async def request_visit(
     body: HomeVisitCreate,
     principal: Planner,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     config: ConfigDep,
@@ -100,8 +105,15 @@ async def request_visit(
         reason=body.reason,
         deadline_days=body.deadline_days or config.settings.home_visit_deadline_days,
     )
-    visit, created = await home_visits.request(
-        session, runtime.outbox, wanted, now=clock.now(), actor=actor(principal)
+    async with trail.changing(AuditAction.HOME_VISIT_CREATE, body.nik, f"reason {body.reason}"):
+        visit, created = await home_visits.request(
+            session, runtime.outbox, wanted, now=clock.now(), actor=actor(principal)
+        )
+    await trail.changed(
+        session,
+        AuditAction.HOME_VISIT_CREATE,
+        [body.nik],
+        f"home visit {visit.id}" + ("" if created else ", already open"),
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -118,6 +130,7 @@ async def request_visit(
 )
 async def list_visits(
     _: Planner,
+    trail: Trail,
     session: ReadSession,
     state: HomeVisitState = HomeVisitState.OPEN,
     deadline_by: Annotated[
@@ -134,6 +147,8 @@ async def list_visits(
         deadline_by=deadline_by,
     )
     items, token = cut_page(rows, page_size, lambda row: (row.deadline.isoformat(), row.id))
+    filters = f"state={state}" + (f" deadline_by={deadline_by}" if deadline_by else "")
+    await trail.read_many(AuditAction.HOME_VISIT_LIST, (row.nik for row in items), filters)
     return Page(items=[visit_view(row) for row in items], next_page_token=token)
 
 
@@ -157,11 +172,20 @@ async def close_visit(
     home_visit_id: HomeVisitIdPath,
     body: HomeVisitClose,
     _: Planner,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
 ) -> HomeVisitPublic:
-    visit = await home_visits.close(
-        session, runtime.outbox, home_visit_id, body.outcome, body.reason, now=clock.now()
-    )
+    detail = f"home visit {home_visit_id} outcome {body.outcome}"
+    async with trail.changing(AuditAction.HOME_VISIT_CLOSE, detail=detail) as subject:
+        try:
+            visit = await home_visits.close(
+                session, runtime.outbox, home_visit_id, body.outcome, body.reason, now=clock.now()
+            )
+        except ProblemError:
+            # Recorded under the resident when the request was found before the refusal.
+            subject.nik = loaded_nik(session, HomeVisit, home_visit_id)
+            raise
+    await trail.changed(session, AuditAction.HOME_VISIT_CLOSE, [visit.nik], detail)
     return visit_view(visit)

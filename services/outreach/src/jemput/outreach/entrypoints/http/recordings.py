@@ -18,6 +18,7 @@ from jemput.outreach.entrypoints.http.access import (
     actor,
     visible_session,
 )
+from jemput.outreach.entrypoints.http.audit_trail import Trail
 from jemput.outreach.entrypoints.http.deps import (
     EARLIEST,
     LATEST,
@@ -33,6 +34,8 @@ from jemput.outreach.service_layer.recordings import (
     ItemResult,
     Outcome,
 )
+from jemput.shared.audit import AuditAction, AuditEntry
+from jemput.shared.audit.trail import AuditTrail, result_of_status, well_formed_nik
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
@@ -176,20 +179,29 @@ async def upload_one(
     session_id: SessionIdPath,
     body: RecordingCreate,
     principal: SessionRecorder,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
     response: Response,
 ) -> RecordingPublic:
-    if principal.limited_to_areas:
-        # Others learn of an unknown session from the capture's own per-item problem.
-        await visible_session(session, principal, session_id)
-    (result,) = await recordings.capture(
-        session, runtime.outbox, [body.facts(session_id)], now=clock.now(), actor=actor(principal)
-    )
-    code = status_of(result)
-    if result.recording is None:
-        raise _problem(code, result.problems)
+    nik, detail = well_formed_nik(body.nik), _detail(session_id, body.recording_id)
+    async with trail.changing(AuditAction.RECORDING_CREATE, nik, detail):
+        if principal.limited_to_areas:
+            # Others learn of an unknown session from the capture's own per-item problem.
+            await visible_session(session, principal, session_id)
+        (result,) = await recordings.capture(
+            session,
+            runtime.outbox,
+            [body.facts(session_id)],
+            now=clock.now(),
+            actor=actor(principal),
+        )
+        code = status_of(result)
+        if result.recording is None:
+            raise _problem(code, result.problems)
+    if result.outcome is Outcome.ACCEPTED:
+        await trail.changed(session, AuditAction.RECORDING_CREATE, [nik], detail)
     response.status_code = code
     return recording_view(result.recording)
 
@@ -209,6 +221,7 @@ async def upload_one(
 async def upload_batch(
     body: RecordingBatch,
     principal: Recorder,
+    trail: Trail,
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
@@ -217,6 +230,7 @@ async def upload_batch(
     results = await recordings.capture(
         session, runtime.outbox, facts, now=clock.now(), actor=actor(principal)
     )
+    await trail.changed_each(session, _batch_entries(trail, body.recordings, results))
     return _batch_result(results)
 
 
@@ -230,6 +244,7 @@ async def upload_batch(
 async def list_recordings(
     session_id: SessionIdPath,
     principal: SessionRecorder,
+    trail: Trail,
     session: ReadSession,
     page_size: PageSize = 50,
     page_token: PageToken = None,
@@ -239,7 +254,31 @@ async def list_recordings(
         session, session_id, limit=page_size + 1, after=text_cursor(page_token)
     )
     items, token = cut_page(rows, page_size, lambda row: (row.recording_id,))
+    await trail.read_many(
+        AuditAction.RECORDING_LIST, (row.nik for row in items), f"session {session_id}"
+    )
     return Page(items=[recording_view(row) for row in items], next_page_token=token)
+
+
+def _detail(session_id: str, recording_id: str) -> str:
+    return f"session {session_id} recording {recording_id}"
+
+
+def _batch_entries(
+    trail: AuditTrail, sent: Sequence[BatchRecording], results: Sequence[ItemResult]
+) -> list[AuditEntry]:
+    """One entry per item that stored a recording or was refused; a duplicate changed nothing
+    (a batch sent again records nothing twice)."""
+    return [
+        trail.entry(
+            AuditAction.RECORDING_CREATE,
+            result_of_status(status_of(result)),
+            well_formed_nik(item.nik),
+            _detail(item.session_id, item.recording_id) + " (batch)",
+        )
+        for item, result in zip(sent, results, strict=True)
+        if result.outcome is not Outcome.DUPLICATE
+    ]
 
 
 def _batch_result(results: Sequence[ItemResult]) -> BatchResult:

@@ -1,0 +1,28 @@
+"""Audit log of reads and changes of residents' personal data (recordings, appointments, home
+visits), and its hash-chain head.
+
+Tables from `jemput.shared.audit.tables` (the columns and indexes are described there).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from jemput.shared.audit.tables import create_audit_tables, drop_audit_tables
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_audit_tables(op)
+
+
+def downgrade() -> None:
+    drop_audit_tables(op)
