@@ -1,5 +1,5 @@
 """`jemput outreach audit seal|verify` as real processes on a migrated outreach database: the
-entries the routes record are sealed, verify says UTUH (exit 0), then RUSAK at an edited entry
+entries the routes record are sealed, verify says UTUH (exit 0), then RUSAK at a deleted entry
 (exit 1)."""
 
 from __future__ import annotations
