@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from jemput.analytics.adapters.tables import read_model_tables
 from jemput.residents.adapters.tables import ResidentCreate
 from jemput.residents.service_layer import registration
 from jemput.shared.db import create_engine
@@ -126,7 +127,7 @@ async def test_relay_killed_between_publish_and_mark(
     group = f"{kafka_namespace}jemput.analytics"
     await until(lambda: processes.group_caught_up(kafka_bootstrap, group, topic))
     assert await processes.stop(consumer) == 0
-    facts = sa.select(sa.func.count()).select_from(sa.table("resident_fact"))
+    facts = sa.select(sa.func.count()).select_from(read_model_tables(1).resident)
     assert await count(analytics_url, facts) == RESIDENTS
     assert await count(analytics_url, sa.select(sa.func.count()).select_from(inbox)) == RESIDENTS
 
@@ -178,7 +179,7 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
     group = f"{kafka_namespace}jemput.analytics"
     await until(lambda: processes.group_caught_up(kafka_bootstrap, group, topic))
     assert await processes.stop(consumer) == 0
-    facts = sa.select(sa.func.count()).select_from(sa.table("resident_fact"))
+    facts = sa.select(sa.func.count()).select_from(read_model_tables(1).resident)
     assert await count(analytics_url, facts) == RESIDENTS
     assert await count(analytics_url, sa.select(sa.func.count()).select_from(inbox)) == RESIDENTS
 
