@@ -1,10 +1,11 @@
 """What routes share: the clock, the settings, locations, paging, problem documentation,
-refusals as 409s and `Idempotency-Key`."""
+refusals as 409s and `Idempotency-Key` (`Once`)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -12,6 +13,7 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.inventory.entrypoints.http.access import Operator
 from jemput.inventory.service_layer import idempotency
 from jemput.inventory.service_layer.ledger import StockRefused
 from jemput.inventory.service_layer.print_queue import JobNotFound, PrintRefused
@@ -22,6 +24,7 @@ from jemput.shared.http.clock import ClockDep as ClockDep
 from jemput.shared.http.clock import get_clock as get_clock
 from jemput.shared.http.openapi import problem_responses as problem_responses
 from jemput.shared.http.pagination import decode_page_token
+from jemput.shared.http.service_app import WriteSession
 from jemput.shared.http.types import EARLIEST as EARLIEST
 from jemput.shared.http.types import LATEST as LATEST
 from jemput.shared.reference.areas import AreaLevel, load_area_table
@@ -93,41 +96,64 @@ def refusals_as_conflicts() -> Iterator[None]:
         raise refused(str(exc), "print-refused") from None
 
 
-async def idempotent(
-    session: AsyncSession,
+@dataclass(frozen=True, slots=True)
+class OnceOnly:
+    """A write route's `Idempotency-Key`: `run` does the work once per key; a resend gets the
+    first answer (with the header `Idempotent-Replayed: true`); the same key with another
+    request is a 409."""
+
+    session: AsyncSession
+    request: Request
+    response: Response
+    principal: Principal
+    key: str | None
+
+    async def run(
+        self,
+        body: BaseModel | None,
+        model: type[M],
+        work: Callable[[], Awaitable[M]],
+        *,
+        status_code: int = 201,
+    ) -> M:
+        if self.key is None:
+            return await work()
+        request_digest = idempotency.digest(
+            self.request.method,
+            self.request.url.path,
+            body.model_dump_json() if body is not None else "",
+        )
+        client_id = self.principal.client_id
+        earlier = await idempotency.claim(
+            self.session, client_id=client_id, key=self.key, request_digest=request_digest
+        )
+        if earlier is not None:
+            self.response.status_code = earlier.status_code
+            self.response.headers["Idempotent-Replayed"] = "true"
+            return model.model_validate_json(earlier.response_body)
+        result = await work()
+        await idempotency.answer(
+            self.session,
+            client_id=client_id,
+            key=self.key,
+            status_code=self.response.status_code or status_code,
+            body=result.model_dump_json(),
+        )
+        return result
+
+
+def once_only(
     request: Request,
     response: Response,
-    *,
-    principal: Principal,
-    key: str | None,
-    body: BaseModel | None,
-    status_code: int,
-    model: type[M],
-    work: Callable[[], Awaitable[M]],
-) -> M:
-    """Run `work` once per `Idempotency-Key`: a resend gets the first answer (with the header
-    `Idempotent-Replayed: true`); the same key with another request is a 409."""
-    if key is None:
-        return await work()
-    request_digest = idempotency.digest(
-        request.method, request.url.path, body.model_dump_json() if body is not None else ""
-    )
-    earlier = await idempotency.claim(
-        session, client_id=principal.client_id, key=key, request_digest=request_digest
-    )
-    if earlier is not None:
-        response.status_code = earlier.status_code
-        response.headers["Idempotent-Replayed"] = "true"
-        return model.model_validate_json(earlier.response_body)
-    result = await work()
-    await idempotency.answer(
-        session,
-        client_id=principal.client_id,
-        key=key,
-        status_code=response.status_code or status_code,
-        body=result.model_dump_json(),
-    )
-    return result
+    session: WriteSession,
+    principal: Operator,
+    idempotency_key: IdempotencyKey = None,
+) -> OnceOnly:
+    # The same session and principal the route gets: FastAPI hands one instance per request.
+    return OnceOnly(session, request, response, principal, idempotency_key)
+
+
+Once = Annotated[OnceOnly, Depends(once_only, scope="function")]
 
 
 def text_cursor(page_token: str | None) -> tuple[str, str] | None:

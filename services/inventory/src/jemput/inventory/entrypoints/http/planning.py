@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -17,10 +17,9 @@ from jemput.inventory.entrypoints.http.deps import (
     LOCATION_PATTERN,
     OFFICE,
     ClockDep,
-    IdempotencyKey,
+    Once,
     SettingsDep,
     check_location,
-    idempotent,
     moment_cursor,
     problem_responses,
 )
@@ -217,9 +216,8 @@ async def create_request(
     runtime: RuntimeDep,
     settings: SettingsDep,
     clock: ClockDep,
-    request: Request,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> RequestPublic:
     check_location(body.location, settings)
 
@@ -243,17 +241,7 @@ async def create_request(
         response.headers["Location"] = f"/v1/requests/{made.id}"
         return RequestPublic.of(FollowedRequest(made, 0))
 
-    return await idempotent(
-        session,
-        request,
-        response,
-        principal=principal,
-        key=idempotency_key,
-        body=body,
-        status_code=201,
-        model=RequestPublic,
-        work=work,
-    )
+    return await once.run(body, RequestPublic, work)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,8 +19,7 @@ from jemput.inventory.entrypoints.http.deps import (
     LOCATION_DESCRIPTION,
     LOCATION_PATTERN,
     ClockDep,
-    IdempotencyKey,
-    idempotent,
+    Once,
     moment_cursor,
     problem_responses,
 )
@@ -203,9 +202,7 @@ async def spoil(
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> PrintJobPublic:
     async def work() -> PrintJobPublic:
         async with job_change(trail, session, AuditAction.PRINT_JOB_SPOIL, job_id):
@@ -222,17 +219,7 @@ async def spoil(
         await session.flush()
         return await job_view(session, job)
 
-    return await idempotent(
-        session,
-        request,
-        response,
-        principal=principal,
-        key=idempotency_key,
-        body=body,
-        status_code=200,
-        model=PrintJobPublic,
-        work=work,
-    )
+    return await once.run(body, PrintJobPublic, work, status_code=200)
 
 
 @router.post(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from jemput.inventory.adapters.tables import DEFAULT_LOW_THRESHOLD, LedgerEntry
@@ -20,12 +20,11 @@ from jemput.inventory.entrypoints.http.deps import (
     LOCATION_PATTERN,
     OFFICE,
     ClockDep,
-    IdempotencyKey,
+    Once,
     SettingsDep,
     area_of,
     check_location,
     id_cursor,
-    idempotent,
     problem_responses,
     refusals_as_conflicts,
     visible,
@@ -228,9 +227,7 @@ async def receive(
     runtime: RuntimeDep,
     settings: SettingsDep,
     clock: ClockDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> ReceiptPublic:
     check_location(body.location, settings)
 
@@ -253,17 +250,7 @@ async def receive(
             )
         return ReceiptPublic(entry=LedgerEntryPublic.of(entry), waiting_jobs_served=served)
 
-    return await idempotent(
-        session,
-        request,
-        response,
-        principal=principal,
-        key=idempotency_key,
-        body=body,
-        status_code=201,
-        model=ReceiptPublic,
-        work=work,
-    )
+    return await once.run(body, ReceiptPublic, work)
 
 
 class TransferCreate(BaseModel):
@@ -306,9 +293,7 @@ async def transfer(
     runtime: RuntimeDep,
     settings: SettingsDep,
     clock: ClockDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> TransferPublic:
     check_location(body.from_location, settings, "from_location")
     check_location(body.to_location, settings, "to_location")
@@ -332,17 +317,7 @@ async def transfer(
             waiting_jobs_served=moved.served,
         )
 
-    return await idempotent(
-        session,
-        request,
-        response,
-        principal=principal,
-        key=idempotency_key,
-        body=body,
-        status_code=201,
-        model=TransferPublic,
-        work=work,
-    )
+    return await once.run(body, TransferPublic, work)
 
 
 class CountCreate(BaseModel):
@@ -384,9 +359,7 @@ async def record_count(
     runtime: RuntimeDep,
     settings: SettingsDep,
     clock: ClockDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> CountPublic:
     check_location(body.location, settings)
 
@@ -411,17 +384,7 @@ async def record_count(
             waiting_jobs_served=counted.served,
         )
 
-    return await idempotent(
-        session,
-        request,
-        response,
-        principal=principal,
-        key=idempotency_key,
-        body=body,
-        status_code=201,
-        model=CountPublic,
-        work=work,
-    )
+    return await once.run(body, CountPublic, work)
 
 
 class ReversalCreate(BaseModel):
@@ -458,9 +421,7 @@ async def reverse_entry(
     session: WriteSession,
     runtime: RuntimeDep,
     clock: ClockDep,
-    request: Request,
-    response: Response,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> ReversalPublic:
     async def work() -> ReversalPublic:
         with refusals_as_conflicts():
@@ -478,14 +439,4 @@ async def reverse_entry(
             waiting_jobs_served=done.served,
         )
 
-    return await idempotent(
-        session,
-        request,
-        response,
-        principal=principal,
-        key=idempotency_key,
-        body=body,
-        status_code=201,
-        model=ReversalPublic,
-        work=work,
-    )
+    return await once.run(body, ReversalPublic, work)
