@@ -3,9 +3,6 @@ verify says UTUH (exit 0), then RUSAK at the edited entry (exit 1)."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,21 +10,7 @@ import sqlalchemy as sa
 from jemput.shared.audit import AuditAction, AuditEntry, AuditResult, record_now
 from jemput.shared.db import create_engine
 from jemput.shared.testing.fixtures import migrate
-
-
-async def jemput(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "jemput.shared.cli", "residents", *args],
-        env={
-            "JEMPUT_RESIDENTS_DATABASE_URL": database_url,
-            "PATH": "/usr/bin:/bin",
-            "COLUMNS": "160",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from jemput.shared.testing.processes import run_command
 
 
 async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path) -> None:
@@ -49,11 +32,11 @@ async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path
             ),
         )
 
-        sealed = await jemput(database_url, "audit", "seal")
+        sealed = await run_command("residents", database_url, "audit", "seal")
         assert sealed.returncode == 0, sealed.stderr
         assert "12 entri disegel" in sealed.stdout
 
-        head = await jemput(database_url, "audit", "head")
+        head = await run_command("residents", database_url, "audit", "head")
         assert head.returncode == 0, head.stderr
         anchor = next(
             line.removeprefix("Jangkar: ")
@@ -62,7 +45,7 @@ async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path
         )
         assert anchor.startswith("12:")
 
-        intact = await jemput(database_url, "audit", "verify", "--anchor", anchor)
+        intact = await run_command("residents", database_url, "audit", "verify", "--anchor", anchor)
         assert intact.returncode == 0, intact.stdout + intact.stderr
         assert "UTUH: 12 entri tersegel diperiksa" in intact.stdout
 
@@ -70,7 +53,7 @@ async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path
             await conn.execute(
                 sa.text("UPDATE audit_log SET client_id = 'lain' WHERE sequence = 7")
             )
-        broken = await jemput(database_url, "audit", "verify")
+        broken = await run_command("residents", database_url, "audit", "verify")
         assert broken.returncode == 1, broken.stdout + broken.stderr
         assert "RUSAK pada urutan 7: isi entri tidak cocok lagi dengan hash-nya" in broken.stdout
         assert "6 entri sebelum urutan itu utuh" in broken.stdout
@@ -79,6 +62,8 @@ async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path
 
 
 async def test_verify_without_the_tables_cannot_check(tmp_path: Path) -> None:
-    result = await jemput(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", "audit", "verify")
+    result = await run_command(
+        "residents", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", "audit", "verify"
+    )
     assert result.returncode == 2
     assert "jemput residents migrate" in result.stderr

@@ -20,6 +20,25 @@ def service_env(service: str, **settings: str) -> dict[str, str]:
     return env
 
 
+async def run_command(
+    service: str, database_url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`jemput <service> <args>` against one database, as an operator would run it, with its
+    output (wide, so that messages are not wrapped)."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "jemput.shared.cli", service, *args],
+        env={
+            f"JEMPUT_{service.upper()}_DATABASE_URL": database_url,
+            "PATH": "/usr/bin:/bin",
+            "COLUMNS": "160",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def start(service: str, command: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -1,39 +1,30 @@
-"""`jemput outreach audit seal|verify` as real processes on a migrated outreach database: the
-entries the routes record are sealed, verify says UTUH (exit 0), then RUSAK at a deleted entry
-(exit 1)."""
+"""`jemput outreach|inventory audit seal|verify` as real processes on each service's migrated
+database: the entries its routes record are sealed, verify says UTUH (exit 0), then RUSAK at a
+deleted entry (exit 1). The residents log, with anchors and edits, is tested beside its
+service."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from jemput.shared.audit import AuditAction, AuditEntry, AuditResult, record_now
 from jemput.shared.db import create_engine
 from jemput.shared.testing.fixtures import migrate
+from jemput.shared.testing.processes import run_command
 
 
-async def jemput(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "jemput.shared.cli", "outreach", *args],
-        env={
-            "JEMPUT_OUTREACH_DATABASE_URL": database_url,
-            "PATH": "/usr/bin:/bin",
-            "COLUMNS": "160",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'outreach.db'}"
-    await migrate("outreach", database_url)
+@pytest.mark.parametrize(
+    ("service", "action"),
+    [("outreach", AuditAction.RECORDING_LIST), ("inventory", AuditAction.PRINT_JOB_LIST)],
+)
+async def test_verify_says_intact_then_broken_at_the_deleted_entry(
+    tmp_path: Path, service: str, action: AuditAction
+) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / f'{service}.db'}"
+    await migrate(service, database_url)
     engine = create_engine(database_url)
     try:
         await record_now(
@@ -41,24 +32,24 @@ async def test_verify_says_intact_then_broken_at_the_edited_entry(tmp_path: Path
             *(
                 AuditEntry(
                     client_id="petugas",
-                    action=AuditAction.RECORDING_LIST,
+                    action=action,
                     result=AuditResult.OK,
                     nik=f"160205010190{n:04d}",
                 )
                 for n in range(1, 6)
             ),
         )
-        sealed = await jemput(database_url, "audit", "seal")
+        sealed = await run_command(service, database_url, "audit", "seal")
         assert sealed.returncode == 0, sealed.stderr
         assert "5 entri disegel" in sealed.stdout
 
-        intact = await jemput(database_url, "audit", "verify")
+        intact = await run_command(service, database_url, "audit", "verify")
         assert intact.returncode == 0, intact.stdout + intact.stderr
         assert "UTUH: 5 entri tersegel diperiksa" in intact.stdout
 
         async with engine.begin() as conn:
             await conn.execute(sa.text("DELETE FROM audit_log WHERE sequence = 3"))
-        broken = await jemput(database_url, "audit", "verify")
+        broken = await run_command(service, database_url, "audit", "verify")
         assert broken.returncode == 1, broken.stdout + broken.stderr
         assert "RUSAK pada urutan 3: entri dengan urutan ini tidak ada" in broken.stdout
     finally:
