@@ -55,18 +55,13 @@ from jemput.outreach.domain.model import SessionKind
 from jemput.outreach.service_layer import scheduling
 from jemput.shared.db import create_engine
 from jemput.shared.messaging.outbox import Outbox
-from jemput.shared.testing.fleet import SERVICES, Fleet, free_port
+from jemput.shared.testing.fleet import SERVICES, Fleet, consumer_reads, free_port
+from jemput.shared.testing.processes import groups_caught_up
 from jemput.shared.timezone import office_day
 
 ROOT = Path(__file__).resolve().parents[1]
 REGENCY = "16.02"
 VILLAGE = "16.02.05.1001"
-CONSUMES = {
-    "residents": ("outreach", "inventory"),
-    "outreach": ("residents",),
-    "inventory": ("outreach", "residents"),
-    "analytics": SERVICES,
-}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -110,31 +105,7 @@ async def settled(stack: Stack) -> bool:
     for service in ("residents", "outreach", "inventory"):
         if await stack.fetch(service, "SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
             return False
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.fleet.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.fleet.kafka_bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        topics = {t for t in await admin.list_topics() if t.startswith(stack.namespace)}
-        described = {
-            d["topic"]: [p["partition"] for p in d["partitions"]]
-            for d in await admin.describe_topics(list(topics))
-        }
-        for service, producers in CONSUMES.items():
-            committed = await admin.list_consumer_group_offsets(
-                f"{stack.namespace}jemput.{service}"
-            )
-            read = {f"{stack.namespace}jemput.{p}.v1" for p in producers} & topics
-            tps = [TopicPartition(t, p) for t in read for p in described.get(t, ())]
-            ends = await consumer.end_offsets(tps)
-            if any(
-                ends[tp] and (tp not in committed or committed[tp].offset < ends[tp]) for tp in tps
-            ):
-                return False
-        return True
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return await groups_caught_up(stack.fleet.kafka_bootstrap, consumer_reads(stack.namespace))
 
 
 async def wait_settled(stack: Stack, seconds: float = 900) -> None:

@@ -46,7 +46,8 @@ from jemput.outreach.domain.model import SessionKind
 from jemput.outreach.service_layer import scheduling
 from jemput.shared.db import create_engine
 from jemput.shared.messaging.outbox import Outbox
-from jemput.shared.testing.fleet import SERVICES, Fleet
+from jemput.shared.testing.fleet import SERVICES, Fleet, consumer_reads
+from jemput.shared.testing.processes import groups_caught_up
 from jemput.shared.timezone import office_day
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -66,13 +67,6 @@ TEAMS = 4
 BLANKS = 15_000
 REGENCY = "16.02"
 VILLAGE = "16.02.05.1001"
-# Which topics each service's consumer group reads (to know when it has caught up).
-CONSUMES = {
-    "residents": ("outreach", "inventory"),
-    "outreach": ("residents",),
-    "inventory": ("outreach", "residents"),
-    "analytics": SERVICES,
-}
 CONVERGE_SECONDS = 240.0
 
 
@@ -358,33 +352,7 @@ async def _outboxes_drained() -> bool:
 
 async def _caught_up(drive: Drive) -> bool:
     """Every group has committed every partition of the topics it reads up to their end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
-        topics = {t for t in await admin.list_topics() if t.startswith(drive.namespace)}
-        described = {
-            d["topic"]: [p["partition"] for p in d["partitions"]]
-            for d in await admin.describe_topics(list(topics))
-        }
-        for service, producers in CONSUMES.items():
-            committed = await admin.list_consumer_group_offsets(
-                f"{drive.namespace}jemput.{service}"
-            )
-            read = {f"{drive.namespace}jemput.{p}.v1" for p in producers} & topics
-            partitions = [TopicPartition(t, p) for t in read for p in described.get(t, ())]
-            assert all(described.get(t) for t in read), described
-            ends = await consumer.end_offsets(partitions)
-            if any(
-                ends[tp] > 0 and (tp not in committed or committed[tp].offset < ends[tp])
-                for tp in partitions
-            ):
-                return False
-        return True
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return await groups_caught_up(BOOTSTRAP, consumer_reads(drive.namespace))
 
 
 async def converge(drive: Drive) -> None:

@@ -209,6 +209,7 @@ INVENTORY_RULES: dict[str, Rule] = {
     "POST /v1/receipts": _PRINT,
     "POST /v1/transfers": _PRINT,
     "POST /v1/counts": _PRINT,
+    "POST /v1/returns": _PRINT,
     "POST /v1/ledger/{entry_id}:reverse": _PRINT,
     "GET /v1/print-jobs": _QUEUE_READ,
     "GET /v1/print-jobs/{job_id}": _QUEUE_READ,

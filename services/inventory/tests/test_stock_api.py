@@ -128,6 +128,20 @@ async def test_every_movement_keeps_stock_and_snapshots_equal_to_the_ledger(
     assert by_id[count["entry"]["id"]]["reversed_by_id"] == undo_count.json()["entries"][0]["id"]
     await assert_derived_figures_match_the_ledger(inventory)
 
+    # 40 damaged blanks go back to the ministry, then the return is found to be a mistake.
+    returned = await client.post(
+        "/v1/returns", json={"quantity": 40, "reference": "B-123/DUKCAPIL/2026"}
+    )
+    assert returned.status_code == 201, returned.text
+    entry = returned.json()["entry"]
+    assert (entry["kind"], entry["quantity"], entry["location"]) == ("RETURNED", 40, "office")
+    assert (await stock_of(inventory, "office"))["on_hand"] == 460
+    await assert_derived_figures_match_the_ledger(inventory)
+    undo_return = await client.post(f"/v1/ledger/{entry['id']}:reverse", json={"note": "batal"})
+    assert undo_return.status_code == 201, undo_return.text
+    assert (await stock_of(inventory, "office"))["on_hand"] == 500
+    await assert_derived_figures_match_the_ledger(inventory)
+
 
 async def test_refusals_are_409_problems_and_write_nothing(inventory: Inventory) -> None:
     client = inventory.client
@@ -137,6 +151,7 @@ async def test_refusals_are_409_problems_and_write_nothing(inventory: Inventory)
     refusals = [
         # More than is available.
         ("/v1/transfers", {"from_location": "office", "to_location": "16.02.05", "quantity": 11}),
+        ("/v1/returns", {"quantity": 11, "reference": "B-9"}),
         # The same serials again.
         (
             "/v1/receipts",
@@ -181,6 +196,7 @@ async def test_refusals_are_409_problems_and_write_nothing(inventory: Inventory)
         ("/v1/counts", {"location": "16.03.01", "counted": 1, "counter": "A"}),
         ("/v1/transfers", {"from_location": "office", "to_location": "office", "quantity": 1}),
         ("/v1/transfers", {"from_location": "office", "to_location": "16.02.05", "quantity": 0}),
+        ("/v1/returns", {"quantity": 1, "reference": ""}),
     ]:
         response = await client.post(path, json=body)
         assert response.status_code == 422, (path, body, response.text)

@@ -20,6 +20,22 @@ import httpx
 from jemput.shared.testing.auth import IssuerForTests, shared_issuer
 
 SERVICES = ("residents", "outreach", "inventory", "analytics")
+# Whose events each service's consumer group reads.
+CONSUMES = {
+    "residents": ("outreach", "inventory"),
+    "outreach": ("residents",),
+    "inventory": ("outreach", "residents"),
+    "analytics": SERVICES,
+}
+
+
+def consumer_reads(namespace: str) -> dict[str, list[str]]:
+    """Each service's consumer group and the topics it reads, in a Kafka namespace (for
+    `processes.groups_caught_up`)."""
+    return {
+        f"{namespace}jemput.{service}": [f"{namespace}jemput.{p}.v1" for p in producers]
+        for service, producers in CONSUMES.items()
+    }
 
 
 def free_port() -> int:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -65,20 +66,35 @@ async def stop(process: subprocess.Popen[bytes]) -> int:
     return await wait_exit(process, 30)
 
 
-async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
-    """The consumer group has committed every partition of the topic up to its end."""
+async def groups_caught_up(bootstrap: str, reads: Mapping[str, Iterable[str]]) -> bool:
+    """Each consumer group (key) has committed every partition of the topics it reads (value) up
+    to their end; a topic nobody has created yet has nothing to read."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
-        described = await admin.describe_topics([topic])
-        tps = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
-        committed = await admin.list_consumer_group_offsets(group)
-        ends = await consumer.end_offsets(tps)
-        return bool(tps) and all(
-            ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps
-        )
+        existing = set(await admin.list_topics())
+        wanted = sorted({topic for topics in reads.values() for topic in topics} & existing)
+        partitions = {
+            described["topic"]: [p["partition"] for p in described["partitions"]]
+            for described in await admin.describe_topics(wanted)
+        }
+        for group, topics in reads.items():
+            tps = [TopicPartition(t, p) for t in topics for p in partitions.get(t, ())]
+            committed = await admin.list_consumer_group_offsets(group)
+            ends = await consumer.end_offsets(tps)
+            if not all(
+                ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp])
+                for tp in tps
+            ):
+                return False
+        return True
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    """The consumer group has committed every partition of the topic up to its end."""
+    return await groups_caught_up(bootstrap, {group: [topic]})

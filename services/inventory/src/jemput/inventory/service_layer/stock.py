@@ -1,5 +1,5 @@
-"""Stock movements staff make by hand — transfers between locations, physical counts,
-reversals of mistaken entries — and the stock per location, now or at the close of a past day.
+"""Stock movements staff make by hand — transfers between locations, returns to the ministry,
+physical counts, reversals of mistaken entries — and the stock per location, now or at the close of a past day.
 
 Receipts are in `print_queue.receive_blanks` (they serve waiting jobs). Functions never commit.
 """
@@ -112,6 +112,37 @@ async def transfer(
     await session.flush()
     served = await print_queue.serve_waiting(session, outbox, destination, actor=actor, at=at)
     return Transfer(reference, sent, received, served)
+
+
+async def return_blanks(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    location: str,
+    quantity: int,
+    reference: str,
+    note: str | None,
+    actor: str,
+    at: datetime,
+) -> LedgerEntry:
+    """Blanks sent back to the ministry (damaged in delivery, recalled, a wrong series): a
+    RETURNED entry under the ministry's reference. Only available blanks go (reserved ones
+    are promised to recorded residents)."""
+    balance = await ledger.locked_balance(session, location)
+    if quantity > balance.on_hand - balance.reserved:
+        raise StockRefused(
+            f"{location} has {balance.on_hand - balance.reserved} blanks available; "
+            f"{quantity} cannot be returned"
+        )
+    return await ledger.append(
+        session,
+        Entry(EntryKind.RETURNED, quantity, location),
+        actor=actor,
+        reference=reference,
+        note=note,
+        outbox=outbox,
+        at=at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

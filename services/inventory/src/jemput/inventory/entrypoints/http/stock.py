@@ -1,5 +1,6 @@
 """`/v1/stock-levels` and `/v1/ledger`, and the movements staff make by hand: receipts of blanks,
-transfers between locations, physical counts and reversals of mistaken entries."""
+transfers between locations, returns to the ministry, physical counts and reversals of mistaken
+entries."""
 
 from __future__ import annotations
 
@@ -318,6 +319,63 @@ async def transfer(
         )
 
     return await once.run(body, TransferPublic, work)
+
+
+class ReturnCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location: Location = OFFICE
+    quantity: StrictInt = Field(ge=1, le=1_000_000)
+    reference: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The ministry's letter or delivery note the blanks go back under.",
+    )
+    note: str | None = Field(default=None, max_length=300)
+
+
+class ReturnPublic(BaseModel):
+    entry: LedgerEntryPublic
+
+
+@router.post(
+    "/v1/returns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReturnPublic,
+    responses=problem_responses(409, 422),
+    summary="Send blanks back to the ministry",
+    description=(
+        "A RETURNED entry under the ministry's reference: damaged, recalled or wrong blanks "
+        "leave the stock. Only available blanks can go (409 otherwise); reserved ones are "
+        "promised to recorded residents."
+    ),
+)
+async def return_blanks(
+    body: ReturnCreate,
+    principal: Operator,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    once: Once,
+) -> ReturnPublic:
+    check_location(body.location, settings)
+
+    async def work() -> ReturnPublic:
+        with refusals_as_conflicts():
+            entry = await stock.return_blanks(
+                session,
+                runtime.outbox,
+                location=body.location,
+                quantity=body.quantity,
+                reference=body.reference,
+                note=body.note,
+                actor=actor(principal),
+                at=clock.now(),
+            )
+        return ReturnPublic(entry=LedgerEntryPublic.of(entry))
+
+    return await once.run(body, ReturnPublic, work)
 
 
 class CountCreate(BaseModel):
