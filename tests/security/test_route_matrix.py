@@ -86,6 +86,7 @@ PATH_VALUES = {
     # inventory
     "entry_id": "1",
     "request_id": "no-such-request",
+    "location": "office",
     # analytics
     "area": "16.02.05",
 }
@@ -210,6 +211,7 @@ INVENTORY_RULES: dict[str, Rule] = {
     "POST /v1/transfers": _PRINT,
     "POST /v1/counts": _PRINT,
     "POST /v1/returns": _PRINT,
+    "PUT /v1/stock-levels/{location}/low-threshold": _PRINT,
     "POST /v1/ledger/{entry_id}:reverse": _PRINT,
     "GET /v1/print-jobs": _QUEUE_READ,
     "GET /v1/print-jobs/{job_id}": _QUEUE_READ,

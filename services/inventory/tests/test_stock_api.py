@@ -16,6 +16,7 @@ from jemput.inventory.domain.daily import DayFigures
 from jemput.inventory.domain.ledger import Stock
 from jemput.inventory.service_layer import daily, ledger
 from jemput.inventory.testing import NOW, TODAY, Inventory, start_inventory
+from jemput.shared.messaging.tables import outbox
 from jemput.shared.testing.auth import shared_issuer
 
 pytestmark = pytest.mark.kafka
@@ -297,3 +298,34 @@ async def test_district_staff_read_their_own_office_only(inventory: Inventory) -
         "/v1/counts", json={"location": "16.02.05", "counted": 5, "counter": "A"}, headers=write
     )
     assert refused.status_code == 403
+
+
+async def test_a_raised_low_threshold_announces_low_stock_once(inventory: Inventory) -> None:
+    client = inventory.client
+    await inventory.receive(150, 1)
+
+    async def stock_low_events() -> int:
+        async with inventory.runtime.sessions() as session:
+            types = (await session.exec(select(outbox.c.event_type))).all()
+        return sum(1 for t in types if t.endswith("stock_low.v1"))
+
+    before = await stock_low_events()
+    path = "/v1/stock-levels/office/low-threshold"
+    raised = await client.put(path, json={"low_threshold": 200})
+    assert raised.status_code == 200, raised.text
+    assert (raised.json()["low_threshold"], raised.json()["available"]) == (200, 150)
+    assert (await stock_of(inventory, "office"))["low_threshold"] == 200
+    assert await stock_low_events() == before + 1
+    # Already low: raising it further is no new crossing.
+    assert (await client.put(path, json={"low_threshold": 300})).status_code == 200
+    assert await stock_low_events() == before + 1
+    # Lowered under the stock, then crossed by a movement: announced again.
+    assert (await client.put(path, json={"low_threshold": 100})).status_code == 200
+    sent = await client.post("/v1/returns", json={"quantity": 60, "reference": "B-7"})
+    assert sent.status_code == 201, sent.text
+    assert await stock_low_events() == before + 2
+    for bad in ({"low_threshold": -1}, {"low_threshold": "10"}, {}):
+        response = await client.put(path, json=bad)
+        assert response.status_code == 422, response.text
+    unknown = await client.put("/v1/stock-levels/16.02.99/low-threshold", json={"low_threshold": 5})
+    assert unknown.status_code == 422

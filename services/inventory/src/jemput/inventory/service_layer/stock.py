@@ -25,6 +25,7 @@ from jemput.inventory.domain.ledger import (
 from jemput.inventory.service_layer import daily, ledger, print_queue
 from jemput.inventory.service_layer.ledger import StockRefused
 from jemput.inventory.service_layer.problems import not_found
+from jemput.shared.events.inventory import StockLowV1
 from jemput.shared.messaging.outbox import Outbox
 
 # Made and undone by the print queue only: reversing one by hand would part the ledger from
@@ -64,6 +65,26 @@ async def at_close_of(session: AsyncSession, day: date) -> list[LocationStock]:
 
 def _of(balance: StockBalance) -> LocationStock:
     return LocationStock(balance.location, balance.on_hand, balance.reserved, balance.low_threshold)
+
+
+async def set_low_threshold(
+    session: AsyncSession, outbox: Outbox, *, location: str, threshold: int, at: datetime
+) -> LocationStock:
+    """The level under which `stock_low` is published for the location. A new threshold that
+    puts the available stock below it, where the old one did not, is a crossing too: the
+    office hears of it now rather than at the next movement."""
+    balance = await ledger.locked_balance(session, location)
+    available = balance.on_hand - balance.reserved
+    was_low = available < balance.low_threshold
+    balance.low_threshold = threshold
+    session.add(balance)
+    if not was_low and available < threshold:
+        await outbox.add(
+            session,
+            StockLowV1(location=location, available=available, threshold=threshold, at=at),
+        )
+    await session.flush()
+    return _of(balance)
 
 
 @dataclass(frozen=True, slots=True)

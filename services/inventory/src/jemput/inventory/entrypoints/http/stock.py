@@ -143,6 +143,41 @@ async def read_stock(
     return [stock_view(item, as_of) for item in items]
 
 
+class LowThresholdUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    low_threshold: StrictInt = Field(
+        ge=0, le=10_000_000, description="`stock_low` is published when available falls below."
+    )
+
+
+@router.put(
+    "/v1/stock-levels/{location}/low-threshold",
+    response_model=StockPublic,
+    responses=problem_responses(422),
+    summary="Set a location's low-stock threshold",
+    description=(
+        "The level under which `stock_low.v1` is published (once per crossing; default 100). "
+        "A threshold that puts the available blanks below it, where the old one did not, "
+        "publishes `stock_low.v1` at once."
+    ),
+)
+async def set_low_threshold(
+    location: Annotated[str, Path(pattern=LOCATION_PATTERN, description=LOCATION_DESCRIPTION)],
+    body: LowThresholdUpdate,
+    principal: Operator,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> StockPublic:
+    check_location(location, settings)
+    changed = await stock.set_low_threshold(
+        session, runtime.outbox, location=location, threshold=body.low_threshold, at=clock.now()
+    )
+    return stock_view(changed, None)
+
+
 @router.get(
     "/v1/ledger",
     response_model=Page[LedgerEntryPublic],
