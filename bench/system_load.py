@@ -650,7 +650,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", default="127.0.0.1:19292")
-    parser.add_argument("--pg", default="postgresql://jemput:jemput@127.0.0.1:55632/")
+    parser.add_argument("--pg", default="postgresql://jemput:jemput@127.0.0.1:25632/")
     parser.add_argument("--register", default=str(ROOT / "var/demo/population-16.02.csv"))
     parser.add_argument("--recordings", type=int, default=40_000)
     parser.add_argument("--teams", type=int, default=8)

@@ -53,8 +53,10 @@ from jemput.shared.timezone import office_day
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
+# Below the kernel's ephemeral range (32768-60999): this PostgreSQL is started and restarted
+# while the suite holds thousands of client sockets, and one of them took a port in the range.
 KAFKA_PORT = int(os.environ.get("JEMPUT_FAULTS_KAFKA_PORT", "19192"))
-PG_PORT = int(os.environ.get("JEMPUT_FAULTS_PG_PORT", "55532"))
+PG_PORT = int(os.environ.get("JEMPUT_FAULTS_PG_PORT", "25532"))
 BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
 PG_BASE = f"postgresql://jemput:jemput@127.0.0.1:{PG_PORT}/"
 
