@@ -184,7 +184,9 @@ def dependency_unavailable(exc: BaseException) -> bool:
             if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
                 return True
         return isinstance(getattr(exc.orig, "__cause__", None), OSError)
-    return isinstance(exc, OSError | TimeoutError | KafkaError)
+    # sa_exc.TimeoutError: every pooled connection is busy (overload, or a database that stopped
+    # answering); the caller should come back later, as for an outage.
+    return isinstance(exc, OSError | TimeoutError | KafkaError | sa_exc.TimeoutError)
 
 
 def allowed_methods(request: Request) -> list[str]:
