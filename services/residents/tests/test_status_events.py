@@ -240,6 +240,21 @@ async def test_the_same_fact_twice_writes_one_transition(register: Register) -> 
     assert (await register.published(nik)).count("ektp_status_changed") == 1
 
 
+async def test_a_run_of_recordings_naming_residents_twice_moves_each_once(
+    register: Register,
+) -> None:
+    """An evening's upload: one run of the same event type, applied together, each resident
+    in it twice (a batch sent again) — one transition and one status event each."""
+    niks = [await register.add(400 + i) for i in range(40)]
+    await register.deliver(*(recorded(nik, at(1)) for nik in niks + niks))
+    for nik in niks:
+        assert (await register.resident(nik)).ektp_status == S.SUDAH_REKAM
+        assert [(c.from_status, c.to_status) for c in await register.history(nik)][1:] == [
+            ("BELUM_REKAM", "SUDAH_REKAM")
+        ]
+        assert (await register.published(nik)).count("ektp_status_changed") == 1
+
+
 async def test_an_unknown_nik_is_logged_and_skipped_not_failing_the_batch(
     register: Register,
 ) -> None:

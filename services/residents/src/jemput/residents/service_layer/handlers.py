@@ -23,6 +23,7 @@ from jemput.residents.domain.status import TransitionRefused
 from jemput.residents.service_layer import status
 from jemput.residents.service_layer.queries import residents_for_update
 from jemput.residents.service_layer.status import Cause
+from jemput.shared import tracing
 from jemput.shared.db import core_connection
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.inventory import CardIssuedV1, CardPrintedV1, SuketIssuedV1
@@ -40,34 +41,44 @@ log = structlog.get_logger(__name__)
 
 
 class StatusEventHandlers:
-    """Handlers of the events that move a resident along the lifecycle, publishing to `outbox`."""
+    """Handlers of the events that move a resident along the lifecycle, publishing to `outbox`.
+
+    Facts (recorded, printed, issued) are applied a run at a time: the run's residents are
+    locked with one query, each event is applied in order, and the events they cause go to the
+    outbox in one insert — an evening's offline uploads arrive as thousands of recordings."""
 
     def __init__(self, outbox: Outbox, *, today: Callable[[], date] = today_in_office) -> None:
         self._outbox = outbox
         self._today = today
 
     def register(self, handlers: EventHandlers) -> EventHandlers:
-        handlers.add(RecordingCapturedV1, self.on_recording_captured)
-        handlers.add(CardPrintedV1, self.on_card_printed)
-        handlers.add(CardIssuedV1, self.on_card_issued)
+        handlers.add_batch(RecordingCapturedV1, self.on_recordings_captured)
+        handlers.add_batch(CardPrintedV1, self.on_cards_printed)
+        handlers.add_batch(CardIssuedV1, self.on_cards_issued)
         handlers.add(SuketIssuedV1, self.on_suket_issued)
         return handlers
 
-    async def on_recording_captured(
-        self, session: AsyncSession, event: InboundEvent[RecordingCapturedV1]
+    async def on_recordings_captured(
+        self, session: AsyncSession, events: Sequence[InboundEvent[RecordingCapturedV1]]
     ) -> None:
-        await self._fact(session, event, EktpStatus.SUDAH_REKAM, event.payload.captured_at)
+        await self._facts(
+            session, events, EktpStatus.SUDAH_REKAM, [e.payload.captured_at for e in events]
+        )
 
-    async def on_card_printed(
-        self, session: AsyncSession, event: InboundEvent[CardPrintedV1]
+    async def on_cards_printed(
+        self, session: AsyncSession, events: Sequence[InboundEvent[CardPrintedV1]]
     ) -> None:
-        await self._fact(session, event, EktpStatus.CARD_PRINTED, event.payload.printed_at)
+        await self._facts(
+            session, events, EktpStatus.CARD_PRINTED, [e.payload.printed_at for e in events]
+        )
 
-    async def on_card_issued(
-        self, session: AsyncSession, event: InboundEvent[CardIssuedV1]
+    async def on_cards_issued(
+        self, session: AsyncSession, events: Sequence[InboundEvent[CardIssuedV1]]
     ) -> None:
         # Issuing the card also clears an outstanding SUKET (see `status.record_fact`).
-        await self._fact(session, event, EktpStatus.CARD_ISSUED, event.payload.issued_at)
+        await self._facts(
+            session, events, EktpStatus.CARD_ISSUED, [e.payload.issued_at for e in events]
+        )
 
     async def on_suket_issued(
         self, session: AsyncSession, event: InboundEvent[SuketIssuedV1]
@@ -78,14 +89,27 @@ class StatusEventHandlers:
                 session, self._outbox, resident, event.payload.issued_at, _cause(event)
             )
 
-    async def _fact(
-        self, session: AsyncSession, event: InboundEvent[Any], fact: EktpStatus, at: datetime
+    async def _facts(
+        self,
+        session: AsyncSession,
+        events: Sequence[InboundEvent[Any]],
+        fact: EktpStatus,
+        moments: Sequence[datetime],
     ) -> None:
-        resident = await _resident_of(session, event)
-        if resident is not None:
-            await status.record_fact(
-                session, self._outbox, resident, fact, at, _cause(event), today=self._today()
-            )
+        residents = await residents_for_update(session, [e.payload.nik for e in events])
+        collected = CollectingOutbox(self._outbox)
+        today = self._today()
+        for event, at in zip(events, moments, strict=True):
+            resident = residents.get(event.payload.nik)
+            if resident is None:
+                _unknown_nik(event)
+                continue
+            # What this fact publishes continues the trace of the event that carried it.
+            with tracing.continued(event.envelope.extensions.get(tracing.TRACEPARENT)):
+                await status.record_fact(
+                    session, collected, resident, fact, at, _cause(event), today=today
+                )
+        await collected.write(session)
 
 
 def _cause(event: InboundEvent[Any]) -> Cause:
@@ -97,16 +121,20 @@ async def _resident_of(session: AsyncSession, event: InboundEvent[Any]) -> Resid
     know the NIK: one stray event must not hold up the batch."""
     nik: str = event.payload.nik
     resident = await session.get(Resident, nik, with_for_update=True)
-    if resident is not None:
-        return resident
-    # The logging setup masks the NIK.
+    if resident is None:
+        _unknown_nik(event)
+    return resident
+
+
+def _unknown_nik(event: InboundEvent[Any]) -> None:
+    # Logged and skipped: one stray event must not hold up the batch. The logging setup masks
+    # the NIK.
     log.warning(
         "residents.event_for_unknown_nik",
-        nik=nik,
+        nik=event.payload.nik,
         event_type=event.envelope.type,
         event_id=event.id,
     )
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
