@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 def service_env(service: str, **settings: str) -> dict[str, str]:
@@ -82,7 +83,14 @@ async def groups_caught_up(bootstrap: str, reads: Mapping[str, Iterable[str]]) -
         }
         for group, topics in reads.items():
             tps = [TopicPartition(t, p) for t in topics for p in partitions.get(t, ())]
-            committed = await admin.list_consumer_group_offsets(group)
+            try:
+                committed = await admin.list_consumer_group_offsets(group)
+            except KafkaError as exc:
+                # A young broker answers "coordinator not available" while it creates its
+                # offsets topic: not caught up yet, ask again.
+                if exc.retriable:
+                    return False
+                raise
             ends = await consumer.end_offsets(tps)
             if not all(
                 ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp])
