@@ -8,8 +8,8 @@ imported, blanks are received for 15,000 cards, and 20,000 recordings are upload
 batches of 250 by four teams at once, in eight rounds of 2,500. During each round one fault
 strikes at a random moment: each service killed with SIGKILL and restarted, the broker stopped
 and started (every service killed while it is away), PostgreSQL stopped and started, every
-consumer group rewound to offset 0, batches uploaded twice. After each round, once every outbox is drained and every consumer has caught
-up, the counts reconcile exactly:
+consumer group rewound to offset 0, batches uploaded twice. After each round, once every
+outbox is drained and every consumer has caught up, the counts reconcile exactly:
 
     recordings captured (outreach) = residents recorded (residents)
         = coverage numerator (analytics) = blanks reserved + print jobs waiting (inventory)
