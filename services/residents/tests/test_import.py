@@ -70,6 +70,20 @@ BAD = [
     (row(108, NAMA_LGKP=""), "NAMA_LGKP", "missing"),
     (row(5), "NIK", "duplicate_nik_in_file"),
 ]
+# The same refusals as test_residents_api's INVALID_RECORDS: one rule for both ways in.
+SAME_AS_API = [
+    (row(111, NO_KK="16020501012000AB"), "NO_KK", "kk_format"),
+    (row(112, NO_KK="123"), "NO_KK", "kk_format"),
+    (row(113, NO_RT="AB"), "NO_RT", "invalid_rt"),
+    (row(114, NO_RW="1234"), "NO_RW", "invalid_rw"),
+    (row(115, NAMA_LGKP="   "), "NAMA_LGKP", "missing"),
+    (row(116, NAMA_LGKP="A" * 201), "NAMA_LGKP", "too_long"),
+    (row(117, TMPT_LHR="X" * 101), "TMPT_LHR", "too_long"),
+    (row(118, JENIS_KLMIN="X"), "JENIS_KLMIN", "invalid_sex"),
+    (row(119, STAT_KWN="JOMBLO"), "STAT_KWN", "invalid_marital_status"),
+    (row(120, TGL_LHR="1990-02-30"), "TGL_LHR", "invalid_date"),
+    (row(121, KODE_DESA="desa"), "KODE_DESA", "unknown_village"),
+]
 
 
 async def do_import(database_url: str, path: Path, job: str) -> importing.ImportCounts:
@@ -145,6 +159,32 @@ async def test_mixed_file_reports_every_bad_row_and_stores_the_good(
         database_url, "SELECT state || ':' || processed_rows || ':' || rejected FROM import_job"
     )
     assert job == f"succeeded:{40 + len(BAD)}:{len(BAD)}"
+
+
+async def test_import_refuses_what_the_api_refuses(database_url: str, tmp_path: Path) -> None:
+    await migrate("residents", database_url)
+    rows = [GOOD[0], *(r for r, _, _ in SAME_AS_API)]
+    counts = await do_import(database_url, write_csv(tmp_path / "r.csv", rows), "job-1")
+    assert (counts.created, counts.rejected) == (1, len(SAME_AS_API))
+    assert await import_problems(database_url, "job-1") == [
+        (3 + i, field, code) for i, (_, field, code) in enumerate(SAME_AS_API)
+    ]
+    assert await scalar(database_url, "SELECT count(*) FROM resident") == 1
+
+
+async def import_problems(database_url: str, job: str) -> list[tuple[int, str, str]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(
+                sa.text(
+                    "SELECT line, field, code FROM import_error WHERE job_id = :job ORDER BY line, id"
+                ),
+                {"job": job},
+            )
+            return [(int(r[0]), str(r[1]), str(r[2])) for r in result.all()]
+    finally:
+        await engine.dispose()
 
 
 async def test_same_file_twice_changes_nothing(database_url: str, tmp_path: Path) -> None:

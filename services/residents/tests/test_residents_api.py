@@ -82,6 +82,45 @@ async def test_invalid_nik_is_a_422_problem_and_nothing_is_stored(
         assert (await client.get(f"/v1/residents/{nik}")).status_code == 404
 
 
+# What the register import refuses, the API refuses with the same code (test_import has the rows).
+INVALID_RECORDS = [
+    ({"kk": "16020501012000AB"}, "kk", "kk_format"),
+    ({"kk": "123"}, "kk", "kk_format"),
+    ({"rt": "AB"}, "rt", "invalid_rt"),
+    ({"rw": "1234"}, "rw", "invalid_rw"),
+    ({"full_name": "   "}, "full_name", "missing"),
+    ({"full_name": "A" * 201}, "full_name", "too_long"),
+    ({"birth_place": "X" * 101}, "birth_place", "too_long"),
+    ({"sex": "X"}, "sex", "invalid_sex"),
+    ({"marital_status": "JOMBLO"}, "marital_status", "invalid_marital_status"),
+    ({"birth_date": "1990-02-30"}, "birth_date", "invalid_date"),
+    ({"village_code": "desa"}, "village_code", "unknown_village"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field", "code"), INVALID_RECORDS)
+async def test_api_refuses_what_the_import_refuses(
+    api: tuple[httpx.AsyncClient, object], overrides: dict[str, object], field: str, code: str
+) -> None:
+    client, app = api
+    body = resident_body(**overrides)
+    response = await client.post("/v1/residents", json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+    assert await outbox_rows(app) == 0
+    assert (await client.get(f"/v1/residents/{body['nik']}")).status_code == 404
+
+
+async def test_api_stores_the_register_form(api: tuple[httpx.AsyncClient, object]) -> None:
+    client, _ = api
+    body = resident_body(full_name="  Siti   Aminah ", rt="7", rw="012")
+    created = await client.post("/v1/residents", json=body)
+    assert created.status_code == 201, created.text
+    stored = created.json()
+    assert (stored["full_name"], stored["rt"], stored["rw"]) == ("Siti Aminah", "007", "012")
+
+
 async def test_register_read_and_resend(api: tuple[httpx.AsyncClient, object]) -> None:
     client, app = api
     body = resident_body()

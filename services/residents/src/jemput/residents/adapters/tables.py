@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 from sqlmodel import Field, SQLModel
 
+from jemput.residents.domain import validation as rules
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
 from jemput.shared.db.types import StrEnumType, UtcDateTime
 from jemput.shared.nik import Nik, Sex
@@ -68,13 +71,78 @@ class Resident(ResidentBase, table=True):
     updated_at: datetime = _utc(default_factory=_now)
 
 
+def _rule(check: Callable[[str, str], Any], name: str) -> BeforeValidator:
+    """A field checked by the register's own rule (domain/validation), so the API refuses what
+    the import refuses with the same code; non-text is left to the type's own error."""
+
+    def validate(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return check(value, name)
+        except rules.FieldInvalid as invalid:
+            raise PydanticCustomError(invalid.code, invalid.reason) from None
+
+    return BeforeValidator(validate)
+
+
+def _coded(code: str, reason: str) -> WrapValidator:
+    """The type's own check, answered with the code the import gives for the same mistake."""
+
+    def validate(value: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(code, reason) from None
+
+    return WrapValidator(validate)
+
+
+_FLAG = _coded(rules.INVALID_FLAG, "must be true or false")
+
+
 class ResidentCreate(ResidentBase):
     # Validation errors must not echo the input back: it is personal data.
     model_config = ConfigDict(hide_input_in_errors=True)  # type: ignore[assignment]
 
     nik: Nik
-    village_code: AreaCode
-    ektp_status: EktpStatus = EktpStatus.BELUM_REKAM
+    kk: Annotated[str, _rule(rules.kk, "kk")] = Field(
+        min_length=16, max_length=16, schema_extra={"pattern": r"^[0-9]{16}$"}
+    )
+    full_name: Annotated[str, _rule(rules.full_name, "full_name")] = Field(
+        min_length=1, max_length=rules.FULL_NAME_MAX
+    )
+    birth_place: Annotated[str | None, _rule(rules.birth_place, "birth_place")] = Field(
+        default=None, max_length=rules.BIRTH_PLACE_MAX
+    )
+    birth_date: Annotated[
+        date, _coded(rules.INVALID_DATE, "birth_date must be a real date, YYYY-MM-DD")
+    ]
+    birth_date_corrected: Annotated[bool, _FLAG] = False
+    sex: Annotated[Sex, _coded(rules.INVALID_SEX, "sex must be L or P")]
+    marital_status: Annotated[
+        MaritalStatus,
+        _coded(
+            rules.INVALID_MARITAL_STATUS,
+            "marital_status must be BELUM_KAWIN, KAWIN, CERAI_HIDUP or CERAI_MATI",
+        ),
+    ] = MaritalStatus.BELUM_KAWIN
+    village_code: Annotated[
+        AreaCode,
+        _coded(rules.UNKNOWN_VILLAGE, "village_code is not a village in the Kemendagri table"),
+    ]
+    rt: Annotated[str | None, _rule(rules.rt, "rt")] = Field(
+        default=None, max_length=3, schema_extra={"pattern": r"^[0-9]{1,3}$"}
+    )
+    rw: Annotated[str | None, _rule(rules.rw, "rw")] = Field(
+        default=None, max_length=3, schema_extra={"pattern": r"^[0-9]{1,3}$"}
+    )
+    disabled: Annotated[bool, _FLAG] = False
+    chronically_ill: Annotated[bool, _FLAG] = False
+    mental_illness: Annotated[bool, _FLAG] = False
+    ektp_status: Annotated[
+        EktpStatus, _coded(rules.INVALID_STATUS, "ektp_status is not an e-KTP status")
+    ] = EktpStatus.BELUM_REKAM
 
 
 class ResidentPublic(ResidentBase):

@@ -7,13 +7,15 @@ them. Every bad row is reported with its line, field and reason; good rows go on
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from jemput.residents.domain import validation as rules
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
 from jemput.residents.service_layer.registration import (
     RegisterEntry,
@@ -132,10 +134,17 @@ def parse_row(
     def bad(column: str, code: str, reason: str) -> None:
         problems.append(RowProblem(line, column, code, reason))
 
+    def checked(rule: Callable[[str, str], Any], column: str, value: str | None = None) -> Any:
+        try:
+            return rule(values[column] if value is None else value, column)
+        except rules.FieldInvalid as invalid:
+            bad(column, invalid.code, invalid.reason)
+            return None
+
     values = {column: (row.get(column) or "").strip() for column in COLUMNS}
     for column in REQUIRED:
         if not values[column]:
-            bad(column, "missing", f"{column} is required")
+            bad(column, rules.MISSING, f"{column} is required")
     if problems:
         return problems
 
@@ -145,30 +154,25 @@ def parse_row(
         info = parse_nik(nik)
     except NikError as exc:
         bad("NIK", str(exc.code), exc.message)
-    kk = values["NO_KK"]
-    if len(kk) != 16 or not kk.isascii() or not kk.isdigit():
-        bad("NO_KK", "kk_format", "NO_KK must be exactly 16 digits")
-    full_name = " ".join(values["NAMA_LGKP"].upper().split())
-    if len(full_name) > 200:
-        bad("NAMA_LGKP", "too_long", "NAMA_LGKP is longer than 200 characters")
+    kk = checked(rules.kk, "NO_KK")
+    # The register keeps names in capitals; the rule sees the capitalised form it will store.
+    full_name = checked(rules.full_name, "NAMA_LGKP", values["NAMA_LGKP"].upper())
+    birth_place = checked(rules.birth_place, "TMPT_LHR", values["TMPT_LHR"].upper())
     birth_date = _date(values["TGL_LHR"])
     if birth_date is None:
-        bad("TGL_LHR", "invalid_date", "TGL_LHR must be a real date, YYYY-MM-DD or DD-MM-YYYY")
+        bad("TGL_LHR", rules.INVALID_DATE, "TGL_LHR must be a real date, YYYY-MM-DD or DD-MM-YYYY")
     sex = _SEX.get(values["JENIS_KLMIN"].upper())
     if sex is None:
-        bad("JENIS_KLMIN", "invalid_sex", "JENIS_KLMIN must be LAKI-LAKI or PEREMPUAN")
+        bad("JENIS_KLMIN", rules.INVALID_SEX, "JENIS_KLMIN must be LAKI-LAKI or PEREMPUAN")
     marital = _MARITAL.get(" ".join(values["STAT_KWN"].upper().split()))
     if marital is None:
         bad(
             "STAT_KWN",
-            "invalid_marital_status",
+            rules.INVALID_MARITAL_STATUS,
             "STAT_KWN must be BELUM KAWIN, KAWIN, CERAI HIDUP or CERAI MATI",
         )
-    rt, rw = _neighbourhood(values["NO_RT"]), _neighbourhood(values["NO_RW"])
-    if rt is False:
-        bad("NO_RT", "invalid_rt", "NO_RT must be 1 to 3 digits")
-    if rw is False:
-        bad("NO_RW", "invalid_rw", "NO_RW must be 1 to 3 digits")
+    rt = checked(rules.rt, "NO_RT")
+    rw = checked(rules.rw, "NO_RW")
     domicile = _DOMICILE.get(values["STAT_DOMISILI"].upper())
     if domicile is None:
         bad("STAT_DOMISILI", "invalid_domicile", "STAT_DOMISILI must be TINGGAL, PINDAH or MATI")
@@ -181,11 +185,11 @@ def parse_row(
     ):
         flag = _YES_NO.get(values[column].upper())
         if flag is None:
-            bad(column, "invalid_flag", f"{column} must be Y or N")
+            bad(column, rules.INVALID_FLAG, f"{column} must be Y or N")
         flags[field] = bool(flag)
     status = _STATUS.get(values["STAT_EKTP"].upper())
     if status is None:
-        bad("STAT_EKTP", "invalid_status", "STAT_EKTP is not an e-KTP status")
+        bad("STAT_EKTP", rules.INVALID_STATUS, "STAT_EKTP is not an e-KTP status")
     if problems:
         return problems
     village_code = values["KODE_DESA"]
@@ -193,13 +197,13 @@ def parse_row(
         "nik": nik,
         "kk": kk,
         "full_name": full_name,
-        "birth_place": " ".join(values["TMPT_LHR"].upper().split())[:100] or None,
+        "birth_place": birth_place,
         "birth_date": birth_date,
         "sex": sex,
         "marital_status": marital,
         "village_code": village_code,
-        "rt": rt or None,
-        "rw": rw or None,
+        "rt": rt,
+        "rw": rw,
         **flags,
     }
     assert info is not None
@@ -223,12 +227,3 @@ def _date(value: str) -> date | None:
     except ValueError:
         return None
     return None
-
-
-def _neighbourhood(value: str) -> str | bool:
-    """'' when absent, the 3-digit form when valid, False when invalid."""
-    if not value:
-        return ""
-    if len(value) > 3 or not value.isascii() or not value.isdigit():
-        return False
-    return value.zfill(3)

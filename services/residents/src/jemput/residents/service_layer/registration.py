@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.residents.adapters.tables import Resident, ResidentBase, ResidentCreate, StatusChange
+from jemput.residents.domain import validation as rules
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
 from jemput.residents.domain.status import RANK, Milestones
 from jemput.residents.service_layer.status import Cause
@@ -116,7 +117,7 @@ def check_village(village_code: str, regency_code: str) -> FieldProblem | None:
     if village is None or village.level is not AreaLevel.VILLAGE:
         return FieldProblem(
             field="village_code",
-            code="unknown_village",
+            code=rules.UNKNOWN_VILLAGE,
             reason="village_code is not a village in the Kemendagri table",
         )
     if not village_code.startswith(regency_code + "."):

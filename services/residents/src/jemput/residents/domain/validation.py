@@ -1,0 +1,80 @@
+"""Rules for the fields of a resident record, shared by every way a record enters: the API's
+request body and the register file's rows refuse the same values with the same codes.
+
+Each rule takes the raw text and the name the caller knows the field by (the API field or the
+register column), and returns the stored form or raises `FieldInvalid`.
+"""
+
+from __future__ import annotations
+
+# Codes for values whose type or vocabulary is wrong (each entry path parses its own form).
+MISSING = "missing"
+TOO_LONG = "too_long"
+KK_FORMAT = "kk_format"
+INVALID_RT = "invalid_rt"
+INVALID_RW = "invalid_rw"
+INVALID_DATE = "invalid_date"
+INVALID_SEX = "invalid_sex"
+INVALID_MARITAL_STATUS = "invalid_marital_status"
+INVALID_FLAG = "invalid_flag"
+INVALID_STATUS = "invalid_status"
+UNKNOWN_VILLAGE = "unknown_village"
+
+FULL_NAME_MAX = 200
+BIRTH_PLACE_MAX = 100
+_DIGITS = frozenset("0123456789")
+
+
+class FieldInvalid(ValueError):
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _words(value: str) -> str:
+    return " ".join(value.split())
+
+
+def kk(value: str, name: str = "kk") -> str:
+    value = value.strip()
+    if not value:
+        raise FieldInvalid(MISSING, f"{name} is required")
+    if len(value) != 16 or not _DIGITS.issuperset(value):
+        raise FieldInvalid(KK_FORMAT, f"{name} must be exactly 16 digits")
+    return value
+
+
+def full_name(value: str, name: str = "full_name") -> str:
+    """Runs of white space become one space; a name of only spaces is no name."""
+    value = _words(value)
+    if not value:
+        raise FieldInvalid(MISSING, f"{name} is required")
+    if len(value) > FULL_NAME_MAX:
+        raise FieldInvalid(TOO_LONG, f"{name} is longer than {FULL_NAME_MAX} characters")
+    return value
+
+
+def birth_place(value: str | None, name: str = "birth_place") -> str | None:
+    value = _words(value or "")
+    if len(value) > BIRTH_PLACE_MAX:
+        raise FieldInvalid(TOO_LONG, f"{name} is longer than {BIRTH_PLACE_MAX} characters")
+    return value or None
+
+
+def _neighbourhood(value: str | None, name: str, code: str) -> str | None:
+    """None when absent, else the register's 3-digit form ('1' → '001')."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) > 3 or not _DIGITS.issuperset(value):
+        raise FieldInvalid(code, f"{name} must be 1 to 3 digits")
+    return value.zfill(3)
+
+
+def rt(value: str | None, name: str = "rt") -> str | None:
+    return _neighbourhood(value, name, INVALID_RT)
+
+
+def rw(value: str | None, name: str = "rw") -> str | None:
+    return _neighbourhood(value, name, INVALID_RW)
