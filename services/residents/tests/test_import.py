@@ -50,9 +50,11 @@ def row(serial: int, **overrides: str) -> dict[str, str]:
     return values
 
 
-def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+def write_csv(
+    path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> Path:
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, delimiter=delimiter)
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -86,7 +88,9 @@ SAME_AS_API = [
 ]
 
 
-async def do_import(database_url: str, path: Path, job: str) -> importing.ImportCounts:
+async def do_import(
+    database_url: str, path: Path, job: str, *, encoding: str | None = None
+) -> importing.ImportCounts:
     engine = create_engine(database_url)
     try:
         await importing.create_job(engine, job, path.name, "csv")
@@ -100,6 +104,7 @@ async def do_import(database_url: str, path: Path, job: str) -> importing.Import
             today=TODAY,
             actor="test",
             chunk_size=7,  # several chunks, so chunk boundaries are exercised
+            encoding=encoding,
         )
     finally:
         await engine.dispose()
@@ -185,6 +190,66 @@ async def import_problems(database_url: str, job: str) -> list[tuple[int, str, s
             return [(int(r[0]), str(r[1]), str(r[2])) for r in result.all()]
     finally:
         await engine.dispose()
+
+
+# Names as office spreadsheets hold them: letters beyond ASCII, saved in windows-1252.
+ACCENTED = [row(i, NAMA_LGKP=f"JOSÉ MARÍA {i}", TMPT_LHR="PALEMBANG") for i in range(1, 11)]
+
+
+async def names(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(sa.text("SELECT full_name FROM resident ORDER BY nik"))
+            return sorted(str(n) for n in result.scalars())
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("declared", [None, "windows-1252"])
+async def test_a_windows_1252_file_is_read(
+    database_url: str, tmp_path: Path, declared: str | None
+) -> None:
+    await migrate("residents", database_url)
+    path = write_csv(tmp_path / "r.csv", [*GOOD[10:20], *ACCENTED], encoding="cp1252")
+    counts = await do_import(database_url, path, "job-1", encoding=declared)
+    assert (counts.created, counts.rejected) == (20, 0)
+    assert sorted(await names(database_url)) == sorted(
+        [r["NAMA_LGKP"] for r in ACCENTED] + [r["NAMA_LGKP"] for r in GOOD[10:20]]
+    )
+
+
+@pytest.mark.parametrize("declared", [None, "utf-8"])
+async def test_an_undecodable_line_is_that_lines_error(
+    database_url: str, tmp_path: Path, declared: str | None
+) -> None:
+    await migrate("residents", database_url)
+    path = write_csv(tmp_path / "r.csv", [*ACCENTED, *GOOD[10:20]])
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4].replace("JOSÉ".encode(), "JOSÉ".encode("cp1252"))  # line 5
+    path.write_bytes(b"".join(lines))
+    counts = await do_import(database_url, path, "job-1", encoding=declared)
+    assert (counts.created, counts.rejected) == (19, 1)
+    assert await import_problems(database_url, "job-1") == [(5, "(row)", "undecodable_line")]
+    assert "JOSÉ MARÍA 1" in await names(database_url)
+
+
+async def test_a_semicolon_separated_file_is_read(database_url: str, tmp_path: Path) -> None:
+    await migrate("residents", database_url)
+    path = write_csv(tmp_path / "r.csv", GOOD[:10], delimiter=";")
+    counts = await do_import(database_url, path, "job-1")
+    assert (counts.created, counts.rejected) == (10, 0)
+
+
+async def test_another_delimiter_is_refused_by_name(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'residents.db'}"
+    await migrate("residents", database_url)
+    path = write_csv(tmp_path / "r.csv", GOOD[:3], delimiter="|")
+    with pytest.raises(Exception, match=r"separated by '\|'"):
+        await do_import(database_url, path, "job-x")
+    assert "separated by '|'" in str(
+        await scalar(database_url, "SELECT error_summary FROM import_job")
+    )
 
 
 async def test_same_file_twice_changes_nothing(database_url: str, tmp_path: Path) -> None:
@@ -277,6 +342,28 @@ async def test_ndjson_and_the_cli(tmp_path: Path) -> None:
     assert "5 baru, 0 berubah, 0 tidak berubah, 1 baris ditolak" in result.stdout
     assert "baris 6: NIK (nik_length)" in result.stdout
     assert await scalar(database_url, "SELECT count(*) FROM resident") == 5
+
+
+async def test_the_cli_reads_a_spreadsheet_export(tmp_path: Path) -> None:
+    """`jemput residents import` with a windows-1252, semicolon-separated file."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'residents.db'}"
+    await migrate("residents", database_url)
+    path = write_csv(tmp_path / "register.csv", ACCENTED, encoding="cp1252", delimiter=";")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "jemput.shared.cli", "residents", "import", str(path)],
+        env={
+            "JEMPUT_RESIDENTS_DATABASE_URL": database_url,
+            "PATH": "/usr/bin:/bin",
+            "COLUMNS": "120",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "10 baru, 0 berubah, 0 tidak berubah, 0 baris ditolak" in result.stdout
+    assert "JOSÉ MARÍA 3" in await names(database_url)
 
 
 @pytest.mark.parametrize("header", ["NIK,NAMA_LGKP\n", ""])

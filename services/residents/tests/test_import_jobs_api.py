@@ -20,9 +20,11 @@ from jemput.shared.testing.apps import app_client
 from jemput.shared.testing.fixtures import migrate
 
 
-def register_csv(count: int, bad_lines: int) -> bytes:
+def register_csv(
+    count: int, bad_lines: int, *, encoding: str = "utf-8", delimiter: str = ","
+) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=delimiter)
     writer.writeheader()
     for serial in range(1, count + 1):
         born = date(1960 + serial % 40, 1 + serial % 12, 1 + serial % 28)
@@ -30,14 +32,14 @@ def register_csv(count: int, bad_lines: int) -> bytes:
             {
                 "NIK": make_nik("16.02.05", born, Sex.FEMALE, serial),
                 "NO_KK": f"1602050101200{serial:03d}",
-                "NAMA_LGKP": f"WARGA {serial}",
+                "NAMA_LGKP": f"WARGA {serial}" if serial % 2 else f"JOSÉ MARÍA {serial}",
                 "TGL_LHR": born.isoformat() if serial > bad_lines else "bukan tanggal",
                 "JENIS_KLMIN": "PEREMPUAN",
                 "STAT_KWN": "KAWIN",
                 "KODE_DESA": "16.02.05.1001",
             }
         )
-    return out.getvalue().encode()
+    return out.getvalue().encode(encoding)
 
 
 @pytest.fixture
@@ -87,6 +89,58 @@ async def test_upload_follow_and_read_problems(client: httpx.AsyncClient) -> Non
     ).json()
     assert [e["line"] for e in rest["items"]] == [4]
     assert rest["next_page_token"] is None
+
+
+async def finished(client: httpx.AsyncClient, job_id: str) -> dict[str, object]:
+    job: dict[str, object] = {}
+    for _ in range(200):
+        job = (await client.get(f"/v1/import-jobs/{job_id}")).json()
+        if job["state"] in ("succeeded", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    return job
+
+
+@pytest.mark.parametrize("content_type", ["text/csv; charset=windows-1252", "text/csv"])
+async def test_a_spreadsheet_export_is_read(client: httpx.AsyncClient, content_type: str) -> None:
+    """windows-1252 and semicolons, as office spreadsheets save: declared or detected."""
+    body = register_csv(12, bad_lines=0, encoding="cp1252", delimiter=";")
+    started = await client.post(
+        "/v1/import-jobs", content=body, headers={"content-type": content_type}
+    )
+    assert started.status_code == 202, started.text
+    job = await finished(client, started.json()["id"])
+    assert (job["state"], job["created"], job["rejected"]) == ("succeeded", 12, 0)
+    nik = make_nik("16.02.05", date(1962, 3, 3), Sex.FEMALE, 2)
+    assert (await client.get(f"/v1/residents/{nik}")).json()["full_name"] == "JOSÉ MARÍA 2"
+
+
+async def test_a_line_not_in_the_declared_charset_is_its_own_error(
+    client: httpx.AsyncClient,
+) -> None:
+    lines = register_csv(6, bad_lines=0).splitlines(keepends=True)
+    lines[2] = lines[2].replace("JOSÉ".encode(), "JOSÉ".encode("cp1252"))  # line 3
+    started = await client.post(
+        "/v1/import-jobs",
+        content=b"".join(lines),
+        headers={"content-type": "text/csv; charset=utf-8"},
+    )
+    job = await finished(client, started.json()["id"])
+    assert (job["state"], job["created"], job["rejected"]) == ("succeeded", 5, 1)
+    errors = (await client.get(f"/v1/import-jobs/{started.json()['id']}/errors")).json()
+    assert [(e["line"], e["field"], e["code"]) for e in errors["items"]] == [
+        (3, "(row)", "undecodable_line")
+    ]
+
+
+async def test_an_unknown_charset_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/v1/import-jobs",
+        content=register_csv(2, bad_lines=0),
+        headers={"content-type": "text/csv; charset=klingon"},
+    )
+    assert response.status_code == 415
+    assert "klingon" in response.json()["detail"]
 
 
 async def test_wrong_content_type_and_unknown_job(client: httpx.AsyncClient) -> None:

@@ -37,6 +37,9 @@ def import_register(
         None, "--format", help="csv atau ndjson (bawaan: dari nama berkas)."
     ),
     show_errors: int = typer.Option(20, help="Berapa baris bermasalah yang ditampilkan."),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Enkode berkas, mis. windows-1252 (bawaan: dideteksi)."
+    ),
 ) -> None:
     """Impor data penduduk (registrasi) dari berkas CSV/NDJSON, dengan laporan per baris."""
     settings = ResidentsSettings()
@@ -46,12 +49,16 @@ def import_register(
     except register_file.RegisterFileError as exc:
         typer.echo(f"Format tidak dikenal: {exc}", err=True)
         raise typer.Exit(2) from exc
-    code = asyncio.run(_import(settings, file, chosen, show_errors))
+    code = asyncio.run(_import(settings, file, chosen, show_errors, encoding))
     raise typer.Exit(code)
 
 
 async def _import(
-    settings: ResidentsSettings, file: Path, file_format: str, show_errors: int
+    settings: ResidentsSettings,
+    file: Path,
+    file_format: str,
+    show_errors: int,
+    encoding: str | None,
 ) -> int:
     console = Console()
     runtime = bootstrap(settings)
@@ -77,6 +84,7 @@ async def _import(
                 regency_code=settings.regency_code,
                 today=today_in_office(),
                 actor="cli",
+                encoding=encoding,
                 on_progress=lambda c: progress.update(task, completed=c.processed),
             )
         console.print(

@@ -117,18 +117,22 @@ async def run_import(
     actor: str,
     on_progress: ProgressCallback | None = None,
     chunk_size: int = 10_000,
+    encoding: str | None = None,
 ) -> ImportCounts:
+    """`encoding`: the file's declared character set; None detects it."""
     counts = ImportCounts()
     jobs = _table(ImportJob)
     sources: list[_ChunkSource] = []
     try:
+        chosen = await asyncio.to_thread(register_file.resolve_encoding, path, encoding)
+        log.info("import.encoding", job_id=job_id, encoding=chosen, declared=bool(encoding))
         total = await asyncio.to_thread(register_file.count_rows, path, file_format)
         async with engine.begin() as conn:
             await conn.execute(
                 update(jobs).where(jobs.c.id == job_id).values(state="running", total_rows=total)
             )
         chunks = _ChunkSource(
-            path, file_format, regency_code, chunk_size, in_process=total > chunk_size
+            path, file_format, chosen, regency_code, chunk_size, in_process=total > chunk_size
         )
         sources.append(chunks)
 
@@ -211,7 +215,14 @@ class _ChunkSource:
     """
 
     def __init__(
-        self, path: Path, file_format: str, regency_code: str, size: int, *, in_process: bool
+        self,
+        path: Path,
+        file_format: str,
+        encoding: str,
+        regency_code: str,
+        size: int,
+        *,
+        in_process: bool,
     ) -> None:
         self._process: multiprocessing.process.BaseProcess | None = None
         if in_process:
@@ -219,12 +230,12 @@ class _ChunkSource:
             self._queue: Any = context.Queue(maxsize=3)
             self._process = context.Process(
                 target=_check_file_in_worker,
-                args=(path, file_format, regency_code, size, self._queue),
+                args=(path, file_format, encoding, regency_code, size, self._queue),
                 daemon=True,
             )
             self._process.start()
         else:
-            self._rows = register_file.read_rows(path, file_format)
+            self._rows = register_file.read_rows(path, file_format, encoding)
             self._regency_code = regency_code
             self._size = size
 
@@ -253,11 +264,11 @@ class _ChunkSource:
 
 
 def _check_file_in_worker(
-    path: Path, file_format: str, regency_code: str, size: int, chunks: Any
+    path: Path, file_format: str, encoding: str, regency_code: str, size: int, chunks: Any
 ) -> None:
     """The worker process: every chunk goes on the queue, then None; a file error as text."""
     try:
-        rows = register_file.read_rows(path, file_format)
+        rows = register_file.read_rows(path, file_format, encoding)
         while raw := list(itertools.islice(rows, size)):
             chunks.put(_parse_rows(raw, regency_code))
         chunks.put(None)

@@ -2,17 +2,24 @@
 
 Columns are named as the Indonesian population register (SIAK) names them; README.md lists
 them. Every bad row is reported with its line, field and reason; good rows go on.
+
+Office spreadsheets save in the machine's code page (windows-1252) and, in the Indonesian
+locale, separate columns with semicolons: the encoding is the one declared or else detected, the
+delimiter is read from the header line, and a line that does not decode is that line's error.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import orjson
 
 from jemput.residents.domain import validation as rules
@@ -96,39 +103,165 @@ def count_rows(path: Path, file_format: str) -> int:
     return max(lines - 1, 0) if file_format == "csv" else lines
 
 
-def read_rows(path: Path, file_format: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number in the file, raw row) for every data row."""
-    if file_format == "csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = [h.strip().upper() for h in (reader.fieldnames or [])]
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise RegisterFileError("missing columns: " + ", ".join(missing))
-            reader.fieldnames = header
-            for row in reader:
-                yield reader.line_num, row
-        return
+UNDECODABLE = "undecodable_line"
+# Lines with bytes above ASCII that detection looks at: enough to tell code pages apart.
+_SAMPLE_BYTES = 256 * 1024
+_DELIMITERS = (",", ";", "\t")
+_OFFICE_CODE_PAGE = "cp1252"
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Lines are split on the bytes of CR and LF, so the encoding must keep ASCII as is."""
+    probe = "NIK,;\t\r\n"
+    try:
+        return probe.encode(encoding) == probe.encode("ascii")
+    except (LookupError, UnicodeError):
+        return False
+
+
+def check_encoding(declared: str) -> str:
+    """The codec name of a declared character set; RegisterFileError when none can be read."""
+    try:
+        name = codecs.lookup(declared.strip().strip('"')).name
+    except LookupError:
+        raise RegisterFileError(f"unknown character set {declared[:40]!r}") from None
+    if not _ascii_compatible(name):
+        raise RegisterFileError(f"character set {name} is not supported; save as UTF-8")
+    return name
+
+
+def resolve_encoding(path: Path, declared: str | None = None) -> str:
+    """The declared encoding if any (checked), else UTF-8 when the file reads as UTF-8 (or has
+    its BOM), else what charset-normalizer detects from the lines that are not plain ASCII."""
+    if declared:
+        return check_encoding(declared)
+    sample: list[bytes] = []
+    size = 0
     with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise RegisterFileError("the file is UTF-16, which is not supported; save as UTF-8")
+        handle.seek(0)
+        for line in handle:
+            if not line.isascii():
+                sample.append(line)
+                size += len(line)
+                if size >= _SAMPLE_BYTES:
+                    break
+    # Text in a code page almost never reads as UTF-8 by chance: a file whose lines mostly do
+    # is UTF-8 with a few bad lines, and those are reported.
+    if sum(_is_utf8(line) for line in sample) * 2 > len(sample) or not sample:
+        return "utf-8"
+    matches = charset_normalizer.from_bytes(b"".join(sample))
+    # Windows in the Indonesian locale saves in windows-1252; short samples of names fit many
+    # Latin code pages equally, so it wins whenever the detector finds it plausible.
+    if any(_OFFICE_CODE_PAGE in m.could_be_from_charset for m in matches):
+        return _OFFICE_CODE_PAGE
+    best = matches.best()
+    if best is None or not _ascii_compatible(best.encoding):
+        return "utf-8"  # nothing better known: the lines that do not decode are reported
+    return codecs.lookup(best.encoding).name
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, decoded cleanly) for every line. Lines are cut as bytes (latin-1
+    maps every byte to one character and back), so one bad byte spoils only its own line; CR,
+    LF and CRLF all end a line."""
+    with path.open(encoding="latin-1", newline="") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
+            data = raw.encode("latin-1")
             try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                yield number, {"__error__": "line is not valid JSON"}
-                continue
-            if not isinstance(data, dict):
-                yield number, {"__error__": "line is not a JSON object"}
-                continue
-            yield number, {str(k).upper(): "" if v is None else str(v) for k, v in data.items()}
+                text, ok = data.decode(encoding), True
+            except UnicodeDecodeError:
+                text, ok = data.decode(encoding, "replace"), False
+            yield number, text.removeprefix("\ufeff") if number == 1 else text, ok
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    if counts[best]:
+        return best
+    others = Counter(c for c in header if not (c.isalnum() or c in "_ -\"'\r\n"))
+    if others:
+        separator, seen = others.most_common(1)[0]
+        if seen >= 2:
+            raise RegisterFileError(
+                f"columns are separated by {separator!r}; use a comma, a semicolon or a tab"
+            )
+    return ","
+
+
+def read_rows(
+    path: Path, file_format: str, encoding: str = "utf-8"
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number in the file, raw row) for every data row."""
+
+    def undecodable(number: int) -> tuple[int, dict[str, str]]:
+        reason = f"line is not valid {encoding} text"
+        return number, {"__error__": reason, "__code__": UNDECODABLE}
+
+    if file_format == "csv":
+        bad_lines: set[int] = set()
+
+        def texts() -> Iterator[str]:
+            for number, text, ok in _lines(path, encoding):
+                if not ok:
+                    bad_lines.add(number)
+                yield text
+
+        lines = texts()
+        header_line = next(lines, "")
+        delimiter = _delimiter(header_line)
+        header = [
+            h.strip().upper() for h in next(csv.reader([header_line], delimiter=delimiter), [])
+        ]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise RegisterFileError("missing columns: " + ", ".join(missing))
+        reader = csv.reader(lines, delimiter=delimiter)
+        last = 1  # the header
+        for values in reader:
+            first, last = last + 1, reader.line_num + 1
+            spoiled = [n for n in range(first, last + 1) if n in bad_lines]
+            if spoiled:
+                yield undecodable(spoiled[0])
+            elif values:
+                yield last, dict(zip(header, values, strict=False))
+        return
+    for number, text, ok in _lines(path, encoding):
+        if not text.strip():
+            continue
+        if not ok:
+            yield undecodable(number)
+            continue
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            yield number, {"__error__": "line is not valid JSON"}
+            continue
+        if not isinstance(data, dict):
+            yield number, {"__error__": "line is not a JSON object"}
+            continue
+        yield number, {str(k).upper(): "" if v is None else str(v) for k, v in data.items()}
 
 
 def parse_row(
     line: int, row: dict[str, str], *, regency_code: str
 ) -> RegisterEntry | list[RowProblem]:
     if "__error__" in row:
-        return [RowProblem(line, "(row)", "unreadable_row", row["__error__"])]
+        code = row.get("__code__", "unreadable_row")
+        return [RowProblem(line, "(row)", code, row["__error__"])]
     problems: list[RowProblem] = []
 
     def bad(column: str, code: str, reason: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
+from email.message import Message
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from jemput.residents.adapters.tables import (
 )
 from jemput.residents.entrypoints.http.access import RegencyWriter, history_actor
 from jemput.residents.entrypoints.http.audit_trail import Trail
-from jemput.residents.service_layer import importing
+from jemput.residents.service_layer import importing, register_file
 from jemput.shared.audit import AuditAction, AuditResult
 from jemput.shared.http.openapi import problem_responses
 from jemput.shared.http.problems import ProblemError
@@ -40,8 +41,10 @@ MAX_UPLOAD_BYTES = 2 * 1024**3
     summary="Import a population register file (CSV or NDJSON) as a job",
     description=(
         "Send the file as the request body with `Content-Type: text/csv` or "
-        "`application/x-ndjson`. The import runs in the background: follow it at "
-        "`GET /v1/import-jobs/{id}`. Importing the same file again changes nothing."
+        "`application/x-ndjson`, with `; charset=...` when known (else the encoding is "
+        "detected). CSV columns may be separated by commas, semicolons or tabs. The import "
+        "runs in the background: follow it at `GET /v1/import-jobs/{id}`. Importing the same "
+        "file again changes nothing."
     ),
 )
 async def start_import(
@@ -50,7 +53,9 @@ async def start_import(
     runtime: RuntimeDep,
     file_name: Annotated[str, Query(max_length=200)] = "register.csv",
 ) -> ImportJobPublic:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    media = Message()
+    media["content-type"] = request.headers.get("content-type", "")
+    content_type = media.get_content_type() if request.headers.get("content-type") else ""
     formats = {"text/csv": "csv", "application/x-ndjson": "ndjson", "application/jsonl": "ndjson"}
     if content_type not in formats:
         raise ProblemError(
@@ -58,6 +63,13 @@ async def start_import(
             "Unsupported Media Type" if content_type else "Invalid request",
             "Send text/csv or application/x-ndjson.",
         )
+    charset = media.get_param("charset")
+    encoding = None
+    if isinstance(charset, str) and charset:
+        try:
+            encoding = register_file.check_encoding(charset)
+        except register_file.RegisterFileError as exc:
+            raise ProblemError(415, "Unsupported Media Type", str(exc)) from None
     settings = request.app.state.settings
     job_id = str(uuid.uuid4())
     folder = Path(settings.import_folder)
@@ -91,6 +103,7 @@ async def start_import(
             settings.regency_code,
             today_in_office(),
             actor,
+            encoding,
         ),
         name=f"import-{job_id}",
     )
@@ -105,6 +118,7 @@ async def _run(
     regency: str,
     today: date,
     actor: str,
+    encoding: str | None,
 ) -> None:
     try:
         await importing.run_import(
@@ -116,6 +130,7 @@ async def _run(
             regency_code=regency,
             today=today,
             actor=actor,
+            encoding=encoding,
         )
     except Exception:
         pass  # recorded on the job by run_import; the file stays for inspection
