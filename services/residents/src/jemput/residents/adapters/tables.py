@@ -109,8 +109,9 @@ class ResidentCreate(ResidentBase):
     kk: Annotated[str, _rule(rules.kk, "kk")] = Field(
         min_length=16, max_length=16, schema_extra={"pattern": r"^[0-9]{16}$"}
     )
+    # The schema says what the rule refuses: a name of only spaces is none.
     full_name: Annotated[str, _rule(rules.full_name, "full_name")] = Field(
-        min_length=1, max_length=rules.FULL_NAME_MAX
+        min_length=1, max_length=rules.FULL_NAME_MAX, schema_extra={"pattern": r"\S"}
     )
     birth_place: Annotated[str | None, _rule(rules.birth_place, "birth_place")] = Field(
         default=None, max_length=rules.BIRTH_PLACE_MAX
