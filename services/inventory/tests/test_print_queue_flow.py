@@ -199,3 +199,30 @@ async def test_printing_the_same_card_twice_at_once(inventory: ServiceRuntime) -
     async with inventory.sessions() as session:
         # The job took one of the two blanks; the other is still available.
         assert await ledger.replay(session, "office") == Stock(1, 0)
+
+
+async def test_a_print_ready_without_a_recording_takes_the_residents_village_and_day(
+    inventory: ServiceRuntime,
+) -> None:
+    """A central result for a resident recorded before (imported as SUDAH_REKAM) starts a job
+    with the resident's village and recording day, not an empty village dated today."""
+    recorded = T0 - timedelta(days=40)
+    await publish(
+        inventory,
+        [
+            PrintReadyV1(
+                nik=nik(900),
+                village_code="16.02.05.1003",
+                decided_at=T0,
+                recorded_at=recorded,
+            )
+        ],
+    )
+    await until_caught_up(inventory)
+    job = (await jobs(inventory))[nik(900)]
+    assert job.village_code == "16.02.05.1003"
+    assert job.recorded_at == recorded
+    assert job.print_ready
+    async with inventory.sessions() as session:
+        sukets = (await session.exec(select(Suket).where(Suket.nik == nik(900)))).all()
+    assert [s.issued_at for s in sukets] == [recorded]

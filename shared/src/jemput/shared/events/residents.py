@@ -75,8 +75,10 @@ class PrintReadyV1(ResidentEvent):
     """The national system cleared the recording: the card may be printed."""
 
     event_type: ClassVar[str] = "jemput.residents.print_ready.v1"
-    village_code: str
+    village_code: str  # the resident's own village (a print job's village)
     decided_at: datetime
+    # The resident's recording (a job this result starts takes its place in the queue by it).
+    recorded_at: datetime | None = None
 
 
 class DuplicateFlaggedV1(ResidentEvent):

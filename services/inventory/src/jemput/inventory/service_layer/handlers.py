@@ -42,12 +42,21 @@ class PrintQueueHandlers:
     async def on_prints_ready(
         self, session: AsyncSession, events: Sequence[InboundEvent[Any]]
     ) -> None:
-        decisions = []
+        decisions, residents = [], {}
         for event in events:
             payload: PrintReadyV1 = event.payload
             decisions.append((payload.nik, payload.decided_at))
+            # The event names the resident's own village and recording: a job it starts
+            # takes those, not the moment of the decision.
+            residents[payload.nik] = Recording(
+                payload.nik, payload.village_code, payload.recorded_at or payload.decided_at
+            )
         await print_queue.on_prints_ready(
-            session, self.outbox, decisions, actor=events[0].envelope.source
+            session,
+            self.outbox,
+            decisions,
+            actor=events[0].envelope.source,
+            residents=residents,
         )
 
     async def on_duplicate(self, session: AsyncSession, event: InboundEvent[Any]) -> None:

@@ -12,7 +12,7 @@ the ledger entries and the outgoing events together.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -143,11 +143,19 @@ async def on_prints_ready(
     *,
     actor: str,
     at: datetime | None = None,
+    residents: Mapping[str, Recording] | None = None,
 ) -> dict[str, PrintJob]:
     """Residents cleared for printing (NIK, when): their open jobs become printable. A result
-    that overtook its recording event starts the job itself."""
+    that overtook its recording event (or a resident imported as recorded) starts the job
+    itself, with the resident's village and recording day from `residents` when known (the
+    decision's moment otherwise)."""
+    known = residents or {}
     jobs = await open_jobs(session, [nik for nik, _ in decisions])
-    missing = [Recording(nik, None, decided_at) for nik, decided_at in decisions if nik not in jobs]
+    missing = [
+        known.get(nik) or Recording(nik, None, decided_at)
+        for nik, decided_at in decisions
+        if nik not in jobs
+    ]
     if missing:
         jobs.update(await on_recordings(session, outbox, missing, actor=actor, at=at))
     for nik, _ in decisions:

@@ -142,7 +142,12 @@ async def _transition(
     if after is EktpStatus.PRINT_READY_RECORD:
         await outbox.add(
             session,
-            PrintReadyV1(nik=resident.nik, village_code=resident.village_code, decided_at=at),
+            PrintReadyV1(
+                nik=resident.nik,
+                village_code=resident.village_code,
+                decided_at=at,
+                recorded_at=resident.recorded_at,
+            ),
         )
     elif after is EktpStatus.DUPLICATE:
         await outbox.add(
