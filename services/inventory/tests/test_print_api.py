@@ -132,3 +132,18 @@ async def test_the_queue_pages_in_order_of_recording(inventory: Inventory) -> No
     )
     assert refused.status_code == 409
     assert "not cleared" in refused.json()["detail"]
+
+
+async def test_a_spoil_needs_what_a_print_needs(inventory: Inventory) -> None:
+    """A job not cleared to print cannot write off a blank either: the stock stays whole."""
+    await inventory.receive(2, 1)
+    unready = await inventory.record(1, print_ready=False)
+    before = (await inventory.client.get("/v1/stock-levels", params={"location": "office"})).json()
+    refused = await inventory.client.post(
+        f"/v1/print-jobs/{unready.id}:spoil", json={"blank_serial": "KTP-000001", "note": "x"}
+    )
+    assert refused.status_code == 409, refused.text
+    assert "not cleared" in refused.json()["detail"]
+    after = (await inventory.client.get("/v1/stock-levels", params={"location": "office"})).json()
+    assert after == before
+    assert "card_spoiled" not in await inventory.outbox_types()
