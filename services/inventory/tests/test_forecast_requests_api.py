@@ -121,6 +121,8 @@ async def test_forecast_with_a_stock_out_matches_the_hand_calculation(
     # 11th-15th, and the 16th (it opened at zero): 7.
     # Stock now: received 300, out 204 printed + 1 spoiled = 205, so 95 on hand; 5 reserved
     # for jobs not yet print-ready, so 90 available. Nothing owed: no job waits for a blank.
+    # The 40 SUKET holders' cards are printed but not handed over: their SUKETs are still
+    # outstanding (as `/v1/sukets` lists them), none waits for a blank.
     # Reorder point: ceil(10.25 x (30 + 7)) = ceil(379.25) = 380.
     # Days of cover: 90 / 10.25 = 8.78 -> 8.8.
     # Suggested request: ceil(10.25 x 60) + 0 - 90 = 615 - 90 = 525.
@@ -132,7 +134,8 @@ async def test_forecast_with_a_stock_out_matches_the_hand_calculation(
     assert forecast["stock_out_days"] == 7
     assert forecast["daily_demand"] == 10.25
     assert (forecast["on_hand"], forecast["reserved"], forecast["available"]) == (95, 5, 90)
-    assert (forecast["print_ready_backlog"], forecast["sukets_outstanding"]) == (0, 0)
+    assert (forecast["print_ready_backlog"], forecast["sukets_waiting_for_blank"]) == (0, 0)
+    assert forecast["sukets_outstanding"] == 40
     assert forecast["reorder_point"] == 380
     assert forecast["days_of_cover"] == 8.8
     assert forecast["reorder_now"] is True

@@ -71,12 +71,17 @@ async def test_print_spoil_issue_and_sukets(inventory: Inventory) -> None:
     # The forecast counts what is owed once per resident: the spoiled job (print-ready, no
     # blank, no SUKET) and the two SUKET holders.
     owed = (await client.get("/v1/forecast")).json()
-    assert (owed["print_ready_backlog"], owed["sukets_outstanding"]) == (1, 2)
+    assert (owed["print_ready_backlog"], owed["sukets_waiting_for_blank"]) == (1, 2)
 
     # Three more blanks: the spoiled job (recorded first) and the two SUKET holders get them.
     receipt = await inventory.receive(3, 4)
     assert receipt["waiting_jobs_served"] == 3
     assert len(await queue(inventory, "printable")) == 3
+    # Served but not handed over: still outstanding, in the forecast as in `/v1/sukets`.
+    listed = (await client.get("/v1/sukets")).json()["items"]
+    after = (await client.get("/v1/forecast")).json()
+    assert (after["sukets_outstanding"], after["sukets_waiting_for_blank"]) == (len(listed), 0)
+    assert len(listed) == 2
 
     # Handing over: only a printed card; a SUKET is cleared with it.
     not_printed = await client.post(f"/v1/print-jobs/{jobs[3].id}:issue")
@@ -102,6 +107,10 @@ async def test_print_spoil_issue_and_sukets(inventory: Inventory) -> None:
     inventory.clock.moment = NOW + timedelta(days=183)
     expired = await client.get("/v1/sukets", params={"status": "expired"})
     assert [s["expired"] for s in expired.json()["items"]] == [True]
+    # Expired, the card is still owed: outstanding, in the list and in the forecast alike.
+    still = (await client.get("/v1/sukets")).json()["items"]
+    assert [s["nik"] for s in still] == [jobs[4].nik]
+    assert (await client.get("/v1/forecast")).json()["sukets_outstanding"] == 1
 
     types = await inventory.outbox_types()
     assert types.count("card_printed") == 3
@@ -132,3 +141,18 @@ async def test_the_queue_pages_in_order_of_recording(inventory: Inventory) -> No
     )
     assert refused.status_code == 409
     assert "not cleared" in refused.json()["detail"]
+
+
+async def test_a_spoil_needs_what_a_print_needs(inventory: Inventory) -> None:
+    """A job not cleared to print cannot write off a blank either: the stock stays whole."""
+    await inventory.receive(2, 1)
+    unready = await inventory.record(1, print_ready=False)
+    before = (await inventory.client.get("/v1/stock-levels", params={"location": "office"})).json()
+    refused = await inventory.client.post(
+        f"/v1/print-jobs/{unready.id}:spoil", json={"blank_serial": "KTP-000001", "note": "x"}
+    )
+    assert refused.status_code == 409, refused.text
+    assert "not cleared" in refused.json()["detail"]
+    after = (await inventory.client.get("/v1/stock-levels", params={"location": "office"})).json()
+    assert after == before
+    assert "card_spoiled" not in await inventory.outbox_types()

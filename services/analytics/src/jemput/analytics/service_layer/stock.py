@@ -116,12 +116,20 @@ async def stock(
         )
     ).one()
     backlog, sukets, sukets_recent = (int(v or 0) for v in owed)
-    total = LocationStock(
+    total = total_of(locations, sukets_recent / USE_WINDOW)
+    return StockReport(area, as_of, locations, total, backlog, sukets, sukets_recent)
+
+
+def total_of(locations: list[LocationStock], extra_daily_use: float = 0.0) -> LocationStock:
+    """The locations together, flagged low by the same rule as each location: available below
+    the threshold, the total's threshold being the sum of the thresholds known (none known,
+    no flag). So a total of one location is low exactly when that location is."""
+    thresholds = [x.low_threshold for x in locations if x.low_threshold is not None]
+    return LocationStock(
         location="*",
         on_hand=sum(x.on_hand for x in locations),
         reserved=sum(x.reserved for x in locations),
-        daily_use=sum(x.daily_use for x in locations) + sukets_recent / USE_WINDOW,
-        low_threshold=None,
+        daily_use=sum(x.daily_use for x in locations) + extra_daily_use,
+        low_threshold=sum(thresholds) if thresholds else None,
         changed_at=max((x.changed_at for x in locations if x.changed_at), default=None),
     )
-    return StockReport(area, as_of, locations, total, backlog, sukets, sukets_recent)

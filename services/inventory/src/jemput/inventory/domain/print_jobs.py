@@ -32,3 +32,16 @@ def queue_state(state: str, *, has_blank: bool, print_ready: bool) -> QueueState
     if not has_blank:
         return QueueState.WAITING_FOR_BLANK
     return QueueState.PRINTABLE if print_ready else QueueState.WAITING_FOR_CLEARANCE
+
+
+def print_refusal(state: str, *, has_blank: bool, print_ready: bool) -> str | None:
+    """Why a card cannot be printed on this job now, or None. A spoiled print writes off a
+    blank just as a print uses one, so both need the same: an open job, cleared by the
+    national system (print-ready), holding a reserved blank."""
+    if state != JobState.OPEN:
+        return f"the job is {state.lower()}, not waiting to be printed"
+    if not print_ready:
+        return "the recording is not cleared for printing (print-ready) yet"
+    if not has_blank:
+        return "no blank is reserved for this job"
+    return None

@@ -4,7 +4,7 @@ stock-out days, the stock, and the cards already owed (see `domain/forecast.py`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +13,7 @@ from jemput.inventory.adapters.tables import PrintJob, StockBalance, Suket
 from jemput.inventory.domain.forecast import DayUsage, Forecast, forecast
 from jemput.inventory.domain.ledger import Stock
 from jemput.inventory.domain.print_jobs import JobState
-from jemput.inventory.service_layer import daily
+from jemput.inventory.service_layer import daily, queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,8 @@ class LocationForecast:
     history: list[DayUsage]  # complete days only, from the location's first entry at most
     stock: Stock
     print_ready_backlog: int
-    sukets_outstanding: int
+    sukets_outstanding: int  # queries.outstanding, as `/v1/sukets` counts them
+    sukets_waiting_for_blank: int  # of those, the ones whose job has no blank yet (owed)
     horizon: Horizon
     result: Forecast
 
@@ -96,7 +97,7 @@ async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
 
 
 async def for_location(
-    session: AsyncSession, location: str, *, today: date, horizon: Horizon
+    session: AsyncSession, location: str, *, today: date, now: datetime, horizon: Horizon
 ) -> LocationForecast:
     last = today - timedelta(days=1)  # today is not over: it would pull the average down
     history = await usage_history(
@@ -105,6 +106,12 @@ async def for_location(
     balance = await session.get(StockBalance, location)
     stock = Stock(balance.on_hand, balance.reserved) if balance is not None else Stock()
     backlog, sukets = await owed(session, location)
+    outstanding = await session.exec(
+        select(func.count())
+        .select_from(Suket)
+        .join(PrintJob, col(PrintJob.id) == Suket.job_id)
+        .where(PrintJob.location == location, queries.outstanding())
+    )
     result = forecast(
         history,
         available=stock.available,
@@ -114,4 +121,6 @@ async def for_location(
         safety_days=horizon.safety_days,
         cover_days=horizon.cover_days,
     )
-    return LocationForecast(location, today, history, stock, backlog, sukets, horizon, result)
+    return LocationForecast(
+        location, today, history, stock, backlog, int(outstanding.one()), sukets, horizon, result
+    )

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.inventory.adapters.tables import BlankBatch, LedgerEntry, PrintJob, Suket, UsedBlank
 from jemput.inventory.domain.ledger import Entry, EntryKind
-from jemput.inventory.domain.print_jobs import JobState
+from jemput.inventory.domain.print_jobs import JobState, print_refusal
 from jemput.inventory.domain.serials import Serial, SerialRange, SerialRangeInvalid
 from jemput.inventory.service_layer import daily, ledger
 from jemput.shared.events.inventory import (
@@ -306,12 +306,7 @@ async def print_card(
     job = await _locked_job(session, job_id)
     if job.state in (JobState.PRINTED, JobState.ISSUED) and job.card_serial == card_serial:
         return job
-    if job.state != JobState.OPEN:
-        raise PrintRefused(f"the job is {job.state.lower()}, not waiting to be printed")
-    if not job.print_ready:
-        raise PrintRefused("the recording is not cleared for printing (print-ready) yet")
-    if not job.has_blank:
-        raise PrintRefused("no blank is reserved for this job")
+    _check_printable(job)
     await _check_blank(session, card_serial)
     holds_suket = await _holds_suket(session, job)
     job.state, job.has_blank, job.card_serial, job.printed_at = (
@@ -367,8 +362,7 @@ async def spoil(
     earlier = await session.get(UsedBlank, blank_serial)
     if earlier is not None and earlier.job_id == job.id and earlier.kind is EntryKind.SPOILED:
         return job
-    if job.state != JobState.OPEN or not job.has_blank:
-        raise PrintRefused("only a job holding a blank can spoil it")
+    _check_printable(job)
     await _check_blank(session, blank_serial)
     entry = await ledger.append(
         session,
@@ -431,6 +425,12 @@ async def _locked_job(session: AsyncSession, job_id: str) -> PrintJob:
     if job is None:
         raise JobNotFound("no print job with this id")
     return job
+
+
+def _check_printable(job: PrintJob) -> None:
+    refusal = print_refusal(job.state, has_blank=job.has_blank, print_ready=job.print_ready)
+    if refusal is not None:
+        raise PrintRefused(refusal)
 
 
 async def _check_blank(session: AsyncSession, serial_text: str) -> None:

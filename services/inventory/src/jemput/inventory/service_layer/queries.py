@@ -107,6 +107,13 @@ async def print_jobs(
     return (await session.exec(query)).all()
 
 
+def outstanding() -> ColumnElement[bool]:
+    """The one definition of a SUKET outstanding, for `/v1/sukets` and the forecast alike (and
+    analytics' and residents' flags): held by a resident waiting for a card, i.e. not cleared
+    by the hand-over. An expired one is still outstanding: the card is still owed."""
+    return col(Suket.cleared_at).is_(None)
+
+
 async def outstanding_sukets(session: AsyncSession, job_ids: Collection[str]) -> dict[str, str]:
     """The number of each job's SUKET not yet cleared, for the jobs that have one."""
     if not job_ids:
@@ -139,9 +146,13 @@ async def sukets(
     uncleared = col(Suket.cleared_at).is_(None)
     condition: ColumnElement[bool]
     if status is SuketStatus.OUTSTANDING:
-        condition = and_(uncleared, col(Suket.valid_until) >= now)
+        condition = outstanding()
         if expiring_within is not None:
-            condition = and_(condition, col(Suket.valid_until) < now + expiring_within)
+            condition = and_(
+                condition,
+                col(Suket.valid_until) >= now,
+                col(Suket.valid_until) < now + expiring_within,
+            )
     elif status is SuketStatus.EXPIRED:
         condition = and_(uncleared, col(Suket.valid_until) < now)
     else:

@@ -62,7 +62,12 @@ class ForecastPublic(BaseModel):
     cover_days: int
     reorder_point: int = Field(description="ceil(daily demand * (lead time + safety days)).")
     print_ready_backlog: int = Field(description="Print-ready jobs without a blank or SUKET.")
-    sukets_outstanding: int = Field(description="SUKET holders whose job has no blank yet.")
+    sukets_outstanding: int = Field(
+        description="SUKETs outstanding: not cleared by a hand-over and still valid (as `/v1/sukets`)."
+    )
+    sukets_waiting_for_blank: int = Field(
+        description="Of the SUKETs outstanding, those whose job has no blank yet (owed)."
+    )
     reorder_now: bool = Field(description="available - owed <= reorder point.")
     suggested_request: int = Field(
         description="ceil(daily demand * cover days) + owed - available, at least 0."
@@ -92,6 +97,7 @@ def forecast_view(found: LocationForecast) -> ForecastPublic:
         reorder_point=result.reorder_point,
         print_ready_backlog=found.print_ready_backlog,
         sukets_outstanding=found.sukets_outstanding,
+        sukets_waiting_for_blank=found.sukets_waiting_for_blank,
         reorder_now=result.reorder_now,
         suggested_request=result.suggested_request,
     )
@@ -132,7 +138,11 @@ async def read_forecast(
 ) -> ForecastPublic:
     check_location(location, settings)
     found = await forecasting.for_location(
-        session, location, today=clock.today(), horizon=horizon(settings, lead_time_days)
+        session,
+        location,
+        today=clock.today(),
+        now=clock.now(),
+        horizon=horizon(settings, lead_time_days),
     )
     return forecast_view(found)
 
@@ -226,6 +236,7 @@ async def create_request(
             session,
             body.location,
             today=clock.today(),
+            now=clock.now(),
             horizon=horizon(settings, body.lead_time_days),
         )
         made = await requests.create(

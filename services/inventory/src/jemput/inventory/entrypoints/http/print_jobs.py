@@ -280,9 +280,9 @@ class SuketPublic(BaseModel):
     responses=problem_responses(422),
     summary="SUKETs outstanding, expiring, expired or cleared",
     description=(
-        "SUKETs by expiry, the soonest first. `outstanding` (the default): not cleared and "
-        "still valid; with `expiring_within_days`, only those that expire within that many "
-        "days. `expired`: not cleared and past their six months. `cleared`: the card was "
+        "SUKETs by expiry, the soonest first. `outstanding` (the default): not cleared (the "
+        "card is still owed, expired or not); with `expiring_within_days`, only those still "
+        "valid that expire within that many days. `expired`: not cleared and past their six months. `cleared`: the card was "
         "handed over."
     ),
 )
