@@ -329,3 +329,21 @@ async def test_a_raised_low_threshold_announces_low_stock_once(inventory: Invent
         assert response.status_code == 422, response.text
     unknown = await client.put("/v1/stock-levels/16.02.99/low-threshold", json={"low_threshold": 5})
     assert unknown.status_code == 422
+
+
+async def test_the_stock_list_names_every_location_the_single_read_answers(
+    inventory: Inventory,
+) -> None:
+    """Before anything moves the list is not empty: each location answers with zeros in the
+    list as it does on `?location=`."""
+    listed = await inventory.client.get("/v1/stock-levels")
+    assert listed.status_code == 200, listed.text
+    names = [item["location"] for item in listed.json()]
+    assert names[0] == "office" and "16.02.05" in names
+    for name in names:
+        alone = await stock_of(inventory, name)
+        assert alone == next(item for item in listed.json() if item["location"] == name)
+    assert (await stock_of(inventory, "office"))["on_hand"] == 0
+    await inventory.receive(30, 1)
+    office = next(i for i in (await inventory.client.get("/v1/stock-levels")).json())
+    assert office == await stock_of(inventory, "office") and office["on_hand"] == 30

@@ -72,6 +72,12 @@ def check_location(location: str, settings: InventorySettings, name: str = "loca
     return location
 
 
+def locations(settings: InventorySettings) -> list[str]:
+    """Every location `check_location` accepts: the office, then the regency's districts."""
+    districts = load_area_table().districts_of(settings.regency_code)
+    return [OFFICE, *sorted(area.code for area in districts)]
+
+
 def area_of(location: str, settings: InventorySettings) -> str:
     """The area a location answers for: the office the whole regency, a district office its
     district."""

@@ -26,6 +26,7 @@ from jemput.inventory.entrypoints.http.deps import (
     area_of,
     check_location,
     id_cursor,
+    locations,
     problem_responses,
     refusals_as_conflicts,
     visible,
@@ -134,13 +135,15 @@ async def read_stock(
     if as_of is not None and as_of > clock.today():
         raise invalid(field("as_of", "in_the_future", "as_of cannot be after today"))
     items = await (stock.current(session) if as_of is None else stock.at_close_of(session, as_of))
-    if location is not None:
-        items = [i for i in items if i.location == location] or [
-            stock.LocationStock(location, 0, 0, DEFAULT_LOW_THRESHOLD)
-        ]
-    else:
-        items = [i for i in items if visible(principal, i.location, settings)]
-    return [stock_view(item, as_of) for item in items]
+    # Every location that answers on `?location=` is in the list, with zeros while nothing
+    # has moved there yet: the list and the single read never disagree.
+    found = {item.location: item for item in items}
+    wanted = [location] if location is not None else locations(settings)
+    return [
+        stock_view(found.get(name) or stock.LocationStock(name, 0, 0, DEFAULT_LOW_THRESHOLD), as_of)
+        for name in wanted
+        if location is not None or visible(principal, name, settings)
+    ]
 
 
 class LowThresholdUpdate(BaseModel):
