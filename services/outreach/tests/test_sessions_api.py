@@ -3,9 +3,20 @@ double-booking, holidays and closures, broken kits, the session lifecycle and it
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from typing import Any
 
-from jemput.outreach.testing import OTHER_VILLAGE, TODAY, TOMORROW, Outreach, recording
+import pytest
+
+from jemput.outreach.testing import (
+    OTHER_VILLAGE,
+    TODAY,
+    TOMORROW,
+    Outreach,
+    recording,
+    start_outreach,
+)
 from jemput.shared.testing.auth import shared_issuer
 
 
@@ -209,6 +220,86 @@ async def test_session_lifecycle_and_close_out(outreach: Outreach) -> None:
     assert (await outreach.schedule(team, TOMORROW)).status_code == 201
     listed = await outreach.client.get("/v1/sessions", params={"status": "cancelled"})
     assert [s["id"] for s in listed.json()["items"]] == [tomorrow["id"]]
+
+
+OUTCOMES = {"failed_to_record": 0, "under_age": 0, "already_has_card": 0, "absent": 0}
+
+
+async def test_close_out_outcomes_must_agree_with_the_uploads(outreach: Outreach) -> None:
+    team = await outreach.team(kits=1)
+    session = await outreach.session_in_progress(team)
+    # Three recordings of two residents (one retaken).
+    for number, resident in enumerate(["1602055705900012", "1602055705900013"] * 2):
+        uploaded = await outreach.client.post(
+            f"/v1/sessions/{session['id']}/recordings",
+            json=recording(f"rec-agree-{number:04}", resident, "TIM1-K1"),
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        if number == 2:
+            break
+
+    async def close(recorded: int) -> Any:
+        return await outreach.client.post(
+            f"/v1/sessions/{session['id']}:close",
+            json={"outcomes": OUTCOMES | {"recorded": recorded}},
+        )
+
+    # Nobody recorded, while recordings were uploaded: the report is wrong.
+    nobody = await close(0)
+    assert nobody.status_code == 422
+    assert nobody.headers["content-type"] == "application/problem+json"
+    (error,) = nobody.json()["errors"]
+    assert (error["field"], error["code"]) == ("outcomes.recorded", "recorded_below_uploads")
+    assert "reported 0 recorded; 3 recordings of 2 residents" in error["reason"]
+    assert (await close(1)).status_code == 422
+    # More than were uploaded: they would never reach the register once the session is closed.
+    beyond = await close(4)
+    assert beyond.status_code == 409
+    (error,) = beyond.json()["errors"]
+    assert (error["field"], error["code"]) == ("outcomes.recorded", "recordings_not_uploaded")
+    assert "reported 4 recorded; 3 recordings uploaded" in error["reason"]
+    assert "reported 4 recorded; 3 recordings uploaded" in beyond.json()["detail"]
+    assert "session_completed" not in await outreach.outbox_types()
+    # Between the residents and the recordings (a retake counted once, or not): accepted.
+    closed = await close(2)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["outcomes"]["recorded"] == 2
+
+
+@pytest.fixture
+async def small_kits(
+    database_url: str, kafka_bootstrap: str, kafka_namespace: str
+) -> AsyncIterator[Outreach]:
+    async for driver in start_outreach(
+        database_url, kafka_bootstrap, kafka_namespace, per_kit_daily_rate=2
+    ):
+        yield driver
+
+
+async def test_uploads_beyond_planned_capacity_are_kept_and_show_the_overrun(
+    small_kits: Outreach,
+) -> None:
+    outreach = small_kits
+    team = await outreach.team(kits=1)
+    session = await outreach.session_in_progress(team)
+    assert (session["planned_capacity"], session["capacity_overrun"]) == (2, 0)
+    residents = [f"16020557059000{n}" for n in range(20, 23)]
+    for number, resident in enumerate(residents):
+        uploaded = await outreach.client.post(
+            f"/v1/sessions/{session['id']}/recordings",
+            json=recording(f"rec-over-{number:04}", resident, "TIM1-K1"),
+        )
+        assert uploaded.status_code == 201, uploaded.text  # the third too, beyond capacity
+    read = (await outreach.client.get(f"/v1/sessions/{session['id']}")).json()
+    assert (read["planned_capacity"], read["uploaded_recordings"]) == (2, 3)
+    assert read["capacity_overrun"] == 1
+    listed = (await outreach.client.get("/v1/sessions")).json()["items"]
+    assert [s["capacity_overrun"] for s in listed] == [1]
+    closed = await outreach.client.post(
+        f"/v1/sessions/{session['id']}:close", json={"outcomes": OUTCOMES | {"recorded": 3}}
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["capacity_overrun"] == 1
 
 
 async def test_lists_page_with_tokens(outreach: Outreach) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from jemput.outreach.domain.model import SessionStatus
+from jemput.outreach.domain.model import Outcomes, SessionStatus
 
 S = SessionStatus
 
@@ -40,3 +40,40 @@ def check_start(day: date, today: date) -> None:
     """A session starts on its day (or later, when the team was held up), never before."""
     if today < day:
         raise TooEarly(day)
+
+
+class OutcomesContradictUploads(ValueError):
+    """The team's `recorded` count cannot be true of the recordings uploaded for the session."""
+
+    def __init__(self, message: str, *, reported: int, uploaded: int, residents: int) -> None:
+        super().__init__(message)
+        self.reported = reported
+        self.uploaded = uploaded
+        self.residents = residents
+
+
+class RecordedBelowUploads(OutcomesContradictUploads):
+    """Fewer residents reported recorded than the uploads show: the report is wrong."""
+
+
+class RecordingsMissing(OutcomesContradictUploads):
+    """More residents reported recorded than recordings uploaded: the rest must be uploaded
+    first, since a completed session takes no more recordings."""
+
+
+def check_outcomes(outcomes: Outcomes, *, uploaded: int, residents: int) -> None:
+    """`recorded` lies between the residents the uploads name (a resident recorded twice in a
+    session, a retake, counts once) and the recordings uploaded."""
+    reported = outcomes.recorded
+    counts = {"reported": reported, "uploaded": uploaded, "residents": residents}
+    if reported < residents:
+        raise RecordedBelowUploads(
+            f"reported {reported} recorded; {uploaded} recordings of {residents} residents "
+            "were uploaded for the session",
+            **counts,
+        )
+    if reported > uploaded:
+        raise RecordingsMissing(
+            f"reported {reported} recorded; {uploaded} recordings uploaded for the session",
+            **counts,
+        )

@@ -81,6 +81,13 @@ def planned_capacity(working_kits: int, per_kit_daily_rate: int) -> int:
     return max(working_kits, 0) * per_kit_daily_rate
 
 
+def capacity_overrun(uploaded_recordings: int, planned: int) -> int:
+    """Recordings beyond the planned capacity. They are accepted all the same: the residents
+    were recorded in the field and must reach the register; the overrun shows the plan was
+    short (a rate set too low, a kit broken after the session began)."""
+    return max(uploaded_recordings - planned, 0)
+
+
 ELDERLY_AGE = 60
 
 

@@ -14,8 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import HomeVisit, OutreachSession, Recording, SessionKit
 from jemput.outreach.domain.lifecycle import (
+    RecordedBelowUploads,
+    RecordingsMissing,
     TooEarly,
     TransitionRefused,
+    check_outcomes,
     check_start,
     check_transition,
 )
@@ -81,6 +84,16 @@ async def uploaded_per_kit(session: AsyncSession, session_id: str) -> dict[str, 
     return {serial: int(count) for serial, count in rows}
 
 
+async def uploaded_residents(session: AsyncSession, session_id: str) -> int:
+    """The residents the session's uploads name, each once."""
+    count = await session.exec(
+        select(func.count(func.distinct(Recording.nik))).where(
+            col(Recording.session_id) == session_id
+        )
+    )
+    return int(count.one())
+
+
 async def uploaded_counts(session: AsyncSession, session_ids: Sequence[str]) -> dict[str, int]:
     if not session_ids:
         return {}
@@ -121,7 +134,8 @@ async def close(
     now: datetime,
 ) -> OutreachSession:
     """In progress → completed with the team's outcome counts. Refused while a kit reports
-    more recordings than have been uploaded for it: they would never reach the register."""
+    more recordings than have been uploaded for it (they would never reach the register), and
+    when `recorded` contradicts the uploads (`check_outcomes`)."""
     row = await get(session, session_id, lock=True)
     if row.status is SessionStatus.COMPLETED and outcomes_of(row) == outcomes:
         return row  # the same close-out sent again
@@ -129,6 +143,7 @@ async def close(
     uploaded = await uploaded_per_kit(session, row.id)
     if kit_counts:
         await _check_uploads(session, row.id, kit_counts, uploaded)
+    await _check_outcomes(session, row.id, outcomes, sum(uploaded.values()))
     row.status = SessionStatus.COMPLETED
     row.closed_at = now
     row.recorded = outcomes.recorded
@@ -214,6 +229,25 @@ def _transition(row: OutreachSession, wanted: SessionStatus) -> None:
 
 def session_status_conflict(detail: str) -> ProblemError:
     return conflict(detail, "session-status")
+
+
+async def _check_outcomes(
+    session: AsyncSession, session_id: str, outcomes: Outcomes, uploaded: int
+) -> None:
+    try:
+        check_outcomes(
+            outcomes, uploaded=uploaded, residents=await uploaded_residents(session, session_id)
+        )
+    except RecordedBelowUploads as wrong:
+        raise invalid(field("outcomes.recorded", "recorded_below_uploads", str(wrong))) from None
+    except RecordingsMissing as missing:
+        raise conflict(
+            "More residents are reported recorded than recordings were uploaded for the "
+            f"session ({missing}); upload them (POST /v1/recordings:batch) before closing it, "
+            "or count a resident whose recording was refused under failed_to_record.",
+            "recordings-not-uploaded",
+            [field("outcomes.recorded", "recordings_not_uploaded", str(missing))],
+        ) from None
 
 
 async def _check_uploads(

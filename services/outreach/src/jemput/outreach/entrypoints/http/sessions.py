@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import OutreachSession
-from jemput.outreach.domain.model import Outcomes, SessionKind, SessionStatus
+from jemput.outreach.domain.model import Outcomes, SessionKind, SessionStatus, capacity_overrun
 from jemput.outreach.entrypoints.http.access import (
     SessionPlanner,
     SessionRecorder,
@@ -76,7 +76,13 @@ class SessionPublic(BaseModel):
     kit_serials: list[str] = Field(description="Kits held for the day (none once cancelled).")
     planned_capacity: int = Field(description="Working kits times `per_kit_daily_rate`.")
     per_kit_daily_rate: int
-    uploaded_recordings: int
+    uploaded_recordings: int = Field(
+        description="Recordings uploaded for the session; uploads beyond the planned capacity "
+        "are accepted."
+    )
+    capacity_overrun: int = Field(
+        description="Uploaded recordings beyond `planned_capacity` (0 within it)."
+    )
     outcomes: OutcomesBody | None = Field(description="Reported at close-out.")
     cancel_reason: str | None
     expected_recordings: int | None = Field(description="From the accepted plan, if any.")
@@ -106,6 +112,7 @@ async def session_views(session: AsyncSession, rows: list[OutreachSession]) -> l
                 planned_capacity=row.planned_capacity,
                 per_kit_daily_rate=row.per_kit_daily_rate,
                 uploaded_recordings=uploads.get(row.id, 0),
+                capacity_overrun=capacity_overrun(uploads.get(row.id, 0), row.planned_capacity),
                 outcomes=OutcomesBody(**asdict(outcomes)) if outcomes else None,
                 cancel_reason=row.cancel_reason,
                 expected_recordings=row.expected_recordings,
@@ -247,7 +254,10 @@ class SessionClose(BaseModel):
         "In progress → completed, with the counts of residents recorded, failed to record, "
         "under age, already holding a card, and absent. If `kit_counts` is given, a kit that "
         "reports more recordings than were uploaded for it refuses the close-out (409, "
-        "`recordings_not_uploaded` per kit). The same close-out again changes nothing. "
+        "`recordings_not_uploaded` per kit). `recorded` must lie between the residents the "
+        "session's uploads name and the recordings uploaded: fewer is refused (422, "
+        "`recorded_below_uploads`), more (409, `recordings_not_uploaded`: upload them first), "
+        "both saying the numbers. The same close-out again changes nothing. "
         "Publishes `session_completed.v1`."
     ),
 )
