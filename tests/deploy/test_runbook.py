@@ -67,5 +67,5 @@ def test_a_misspelt_runbook_command_would_fail(jemput_cli: JemputCli) -> None:
 
 
 def test_the_checkouts_wrapper_counts_as_jemput() -> None:
-    (command,) = runbook_commands("`TOKEN=$(./jemput auth token --client petugas)`")
-    assert command == ["jemput", "auth", "token", "--client", "petugas"]
+    (command,) = runbook_commands("`./jemput auth token --client petugas --minutes 60`")
+    assert command == ["jemput", "auth", "token", "--client", "petugas", "--minutes", "60"]
