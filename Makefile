@@ -4,7 +4,11 @@ SHELL := /bin/bash
 
 # uv must use the machine's Python: there is nothing to download it from.
 export UV_PYTHON_DOWNLOADS := never
-UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv itself lives in the checkout (.tools, a venv of python3), the same version as the images'
+# (deploy/docker/Dockerfile): nothing is looked up on, or added to, PATH.
+UV_VERSION := 0.13.9
+TOOLS := $(CURDIR)/.tools
+UV := $(TOOLS)/bin/uv
 
 TEST_KAFKA_PORT ?= 19092
 TEST_PG_PORT ?= 55432
@@ -15,10 +19,10 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-setup: ## install uv (if missing) and the locked dependencies into .venv
-	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet --user uv
+setup: ## install uv into .tools and the locked dependencies into .venv (./jemput runs the CLI)
+	@deploy/local/install-uv.sh "$(TOOLS)" "$(UV_VERSION)"
 	@$(UV) sync --locked --quiet
-	@echo "Dependencies installed in .venv"
+	@echo "Dependencies installed in .venv; the jemput command is ./jemput"
 
 up: setup ## start Kafka and the four services on SQLite under var/ (local credentials in var/auth)
 	@deploy/kafka/kafka.sh start

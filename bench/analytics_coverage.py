@@ -1,8 +1,8 @@
 """Analytics: the coverage query on the synthetic OKI register and on the whole nation, and how
 fast events are applied (by the consumer's handlers, and by a rebuild from Kafka).
 
-    uv run jemput demo population --area 16.02          # var/demo/population-16.02.csv
-    uv run python bench/analytics_coverage.py [--database-url ...] [--repeat 15] [--no-kafka]
+    ./jemput demo population --area 16.02               # var/demo/population-16.02.csv
+    .venv/bin/python bench/analytics_coverage.py [--database-url ...] [--repeat 15] [--no-kafka]
 
 Stages, each against a fresh, migrated analytics database (PostgreSQL by default):
 
@@ -365,7 +365,7 @@ async def fresh_database(url: str) -> None:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     if not args.file.exists():
-        sys.exit(f"{args.file} is missing: run `uv run jemput demo population --area 16.02`")
+        sys.exit(f"{args.file} is missing: run `./jemput demo population --area 16.02`")
     await fresh_database(args.database_url)
     await upgrade_to_head_async(migrations_dir("analytics"), args.database_url)
     engine = create_engine(args.database_url)

@@ -16,7 +16,7 @@ Every measurement runs `--repeat` times (default 3) on fresh tables and a fresh 
 namespace; the table shows medians and the ratios Jemput ÷ raw. Results go to
 `bench/results/outbox_pipeline-<timestamp>.json`.
 
-    uv run python bench/outbox_pipeline.py [--events N] [--repeat N] [--partitions N]
+    .venv/bin/python bench/outbox_pipeline.py [--events N] [--repeat N] [--partitions N]
         [--database-url URL] [--bootstrap HOST:PORT] [--handler core|orm|none]
         [--relay-batch N] [--consumer-batch N] [--profile DIR]
 
@@ -25,7 +25,8 @@ row, INSERT when missing; `orm` the same through `session.get` and attribute cha
 analytics projections' style); `none` nothing, which leaves the consumer and its inbox.
 
 `--profile DIR` (for a diagnosis, not for figures) wraps each Jemput stage in pyinstrument,
-if importable (`uv run --with pyinstrument ...`), and times every SQL statement by shape.
+if importable (`.tools/bin/uv run --with pyinstrument ...`), and times every SQL statement by
+shape.
 """
 
 from __future__ import annotations
@@ -377,7 +378,7 @@ class Profiling:
             except ImportError:
                 console.print(
                     "[yellow]pyinstrument is not installed: SQL timings only "
-                    "(run with `uv run --with pyinstrument ...`)"
+                    "(run with `.tools/bin/uv run --with pyinstrument ...`)"
                 )
 
     def attach(self, engine: AsyncEngine) -> None:

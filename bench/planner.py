@@ -1,7 +1,7 @@
 """The outreach planner on the synthetic OKI register: 327 villages, 10 teams, 20 working days.
 
-    uv run jemput demo population --area 16.02          # var/demo/population-16.02.csv
-    uv run python bench/planner.py [--file ...] [--repeat 5] [--database-url postgresql+asyncpg://...]
+    ./jemput demo population --area 16.02               # var/demo/population-16.02.csv
+    .venv/bin/python bench/planner.py [--file ...] [--repeat 5] [--database-url postgresql+asyncpg://...]
 
 The residents read model (`resident_view`) of a fresh, migrated outreach database is seeded
 straight from the register file (no Kafka: the bench times the planner, not the consumer),
@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="a fresh database (default: SQLite)")
     args = parser.parse_args()
     if not args.file.exists():
-        raise SystemExit(f"{args.file} missing: run `uv run jemput demo population --area 16.02`")
+        raise SystemExit(f"{args.file} missing: run `./jemput demo population --area 16.02`")
     report = asyncio.run(run(args))
     seconds = report["seconds"]
     print(

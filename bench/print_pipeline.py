@@ -27,7 +27,7 @@ Reported: jobs per second of the whole path, (0)+(1)+(2)+(3)+(4), and of each st
 baseline as recordings per second; the ratio. Medians of `--repeat` (default 1: a 100,000 run
 takes many minutes on a small machine). Results go to `bench/results/print_pipeline-<time>.json`.
 
-    uv run python bench/print_pipeline.py [--recordings N] [--repeat N] [--operators N]
+    .venv/bin/python bench/print_pipeline.py [--recordings N] [--repeat N] [--operators N]
         [--partitions N] [--consumer-batch N] [--relay-batch N]
         [--database-url URL] [--bootstrap HOST:PORT] [--no-warm-up]
 

@@ -1,6 +1,6 @@
 """Import of the whole synthetic OKI register into PostgreSQL, beside PostgreSQL's own COPY.
 
-    uv run python bench/register_import.py [--file var/demo/population-16.02.csv] [--repeat 3]
+    .venv/bin/python bench/register_import.py [--file var/demo/population-16.02.csv] [--repeat 3]
 
 Each repeat imports into a fresh, migrated database with `jemput residents import`'s code path
 (validation, digests, status history, one `resident_registered.v1` outbox row per resident),

@@ -22,7 +22,7 @@ the upload stage published; PostgreSQL `COPY` of the register's rows into a plai
 bare FastAPI route served by uvicorn under the same read load. Results go to
 `bench/results/system_load-<timestamp>.json`.
 
-    uv run python bench/system_load.py --bootstrap HOST:PORT --pg postgresql://u:p@host:port/
+    .venv/bin/python bench/system_load.py --bootstrap HOST:PORT --pg postgresql://u:p@host:port/
         [--register FILE] [--recordings N] [--teams N] [--batch N] [--prints N]
         [--readers N] [--read-seconds S]
 """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -73,11 +74,19 @@ def _ready(url: str) -> bool:
         return False
 
 
-def up(var: Path, base_port: int, kafka: str, timeout: float) -> int:
-    jemput = [sys.executable, "-m", "jemput.shared.cli"]
-    # Idempotent: the keys of an earlier `up` stay, so tokens made then keep working.
+JEMPUT = [sys.executable, "-m", "jemput.shared.cli"]
+
+
+def init_credentials(var: Path) -> None:
+    """`jemput auth init` under VAR: idempotent, so the keys of an earlier `up` stay and tokens
+    made then keep working."""
     print("Kredensial lokal:", flush=True)
-    subprocess.run([*jemput, "auth", "init", "--dir", str(_auth_folder(var))], check=True)
+    subprocess.run([*JEMPUT, "auth", "init", "--dir", str(_auth_folder(var))], check=True)
+
+
+def up(var: Path, base_port: int, kafka: str, timeout: float) -> int:
+    jemput = JEMPUT
+    init_credentials(var)
     urls: dict[str, str] = {}
     for offset, service in enumerate(SERVICES):
         pid_file, log_file = _paths(var, service)
@@ -124,13 +133,26 @@ def up(var: Path, base_port: int, kafka: str, timeout: float) -> int:
     return 0
 
 
-def _print_how_to_call(var: Path, residents: str) -> None:
-    auth = _auth_folder(var)
-    print("\nAPI memerlukan kredensial. Token akses (berlaku 60 menit) untuk, misalnya, petugas:")
-    print(
-        f"  TOKEN=$(uv run jemput auth token --dir {auth} --client petugas "
+def cli_command() -> str:
+    """How a shell in the repository runs this checkout's `jemput`: the ./jemput wrapper, which
+    needs nothing on PATH (uv is in .tools and the CLI in .venv, neither on PATH)."""
+    if Path.cwd().resolve() == ROOT:
+        return "./jemput"
+    return shlex.quote(str(ROOT / "jemput"))
+
+
+def token_command(var: Path) -> str:
+    """The token command `up` prints, a line to paste into a new shell."""
+    auth = shlex.quote(str(_auth_folder(var)))
+    return (
+        f"TOKEN=$({cli_command()} auth token --dir {auth} --client petugas "
         '--scope "residents:read residents:write")'
     )
+
+
+def _print_how_to_call(var: Path, residents: str) -> None:
+    print("\nAPI memerlukan kredensial. Token akses (berlaku 60 menit) untuk, misalnya, petugas:")
+    print(f"  {token_command(var)}")
     print(f'  curl -H "Authorization: Bearer $TOKEN" {residents}/v1/residents')
     print("Atau kunci API admin yang dicetak sekali oleh `jemput auth init`:")
     print(f'  curl -H "X-API-Key: jk_..." {residents}/v1/residents')

@@ -53,7 +53,7 @@ def run_tool() -> Callable[..., tuple[int, str]]:
     def run(name: str, *args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str]:
         tool = folder / name
         if not tool.exists():
-            pytest.fail(f"{tool} is missing: run `uv sync` (it is a dev dependency)")
+            pytest.fail(f"{tool} is missing: run `make setup` (it is a dev dependency)")
         done = subprocess.run(
             [str(tool), *map(str, args)], capture_output=True, text=True, timeout=300, env=env
         )

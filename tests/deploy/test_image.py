@@ -115,9 +115,11 @@ def container_path(root: Path, path: str) -> Path:
 
 
 def uv_binary() -> str:
-    found = os.environ.get("UV") or shutil.which("uv")
+    # `uv run` names itself in UV; else the checkout's own (`make setup` puts it in .tools).
+    local = ROOT / ".tools" / "bin" / "uv"
+    found = os.environ.get("UV") or (str(local) if local.exists() else shutil.which("uv"))
     if not found:
-        pytest.fail("uv is not on PATH (make setup installs it)")
+        pytest.fail(f"uv is missing: run `make setup` (it installs uv as {local})")
     return found
 
 
@@ -260,6 +262,7 @@ def test_the_dockerignore_leaves_out_what_the_image_must_not_hold() -> None:
     ]
     left_out = [
         ".venv/bin/python",
+        ".tools/bin/uv",
         "var/residents.db",
         "var/auth/dev-signing-key.pem",
         "services/residents/tests/test_api.py",

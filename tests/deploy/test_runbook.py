@@ -34,9 +34,10 @@ def runbook_commands(text: str) -> list[list[str]]:
             except ValueError:
                 continue
             for start, token in enumerate(tokens[:-1]):
-                if token == "jemput" and tokens[start + 1] in COMMAND_GROUPS:
-                    command = []
-                    for word in tokens[start:]:
+                # `./jemput` (the checkout's wrapper) or the installed `jemput`
+                if token.rsplit("/", 1)[-1] == "jemput" and tokens[start + 1] in COMMAND_GROUPS:
+                    command = ["jemput"]
+                    for word in tokens[start + 1 :]:
                         if word in SHELL_OPERATORS or word.endswith(")"):
                             break
                         command.append(word)
@@ -63,3 +64,8 @@ def test_a_misspelt_runbook_command_would_fail(jemput_cli: JemputCli) -> None:
     (command,) = runbook_commands("```bash\nuv run jemput analytics rebuilt --keep-old\n```")
     assert command == ["jemput", "analytics", "rebuilt", "--keep-old"]
     assert jemput_cli([*command, "--help"])[0] != 0
+
+
+def test_the_checkouts_wrapper_counts_as_jemput() -> None:
+    (command,) = runbook_commands("`./jemput auth token --client petugas --minutes 60`")
+    assert command == ["jemput", "auth", "token", "--client", "petugas", "--minutes", "60"]
