@@ -36,6 +36,10 @@ class ResidentSnapshot(ResidentEvent):
     chronically_ill: bool = False
     mental_illness: bool = False
     suket_outstanding: bool = False
+    # When the resident was recorded (set from SUDAH_REKAM on, absent before): consumers order
+    # the print queue and the recording pace by it. Optional, so v1 events without it still
+    # parse.
+    recorded_at: datetime | None = None
 
 
 class ResidentRegisteredV1(ResidentSnapshot):
