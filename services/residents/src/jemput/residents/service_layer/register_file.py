@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -173,17 +174,17 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+# A byte the codec cannot read becomes a lone surrogate (surrogateescape), which decoded text
+# never holds otherwise: the codec decodes whole chunks in C, one bad byte spoils only its own
+# line, and a clean line (nearly all of them) costs one isascii() check.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
 def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str, bool]]:
-    """(line number, text, decoded cleanly) for every line. Lines are cut as bytes (latin-1
-    maps every byte to one character and back), so one bad byte spoils only its own line; CR,
-    LF and CRLF all end a line."""
-    with path.open(encoding="latin-1", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
-            data = raw.encode("latin-1")
-            try:
-                text, ok = data.decode(encoding), True
-            except UnicodeDecodeError:
-                text, ok = data.decode(encoding, "replace"), False
+    """(line number, text, decoded cleanly) for every line; CR, LF and CRLF all end a line."""
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
+        for number, text in enumerate(handle, start=1):
+            ok = text.isascii() or _ESCAPED.search(text) is None
             yield number, text.removeprefix("\ufeff") if number == 1 else text, ok
 
 
@@ -233,7 +234,7 @@ def read_rows(
         last = 1  # the header
         for values in reader:
             first, last = last + 1, reader.line_num + 1
-            spoiled = [n for n in range(first, last + 1) if n in bad_lines]
+            spoiled = bad_lines and [n for n in range(first, last + 1) if n in bad_lines]
             if spoiled:
                 yield undecodable(spoiled[0])
             elif values:
