@@ -5,6 +5,8 @@ with the admin API key `jemput auth init` printed) within 2 seconds."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import re
 import socket
@@ -13,13 +15,15 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from jemput.shared.nik import Sex, make_nik
+from jemput.shared.timezone import today_in_office
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -160,3 +164,65 @@ async def test_resident_created_over_http_is_counted_within_two_seconds(stack: S
                 break
             await asyncio.sleep(0.1)
         assert lag_line.search(scraped), "analytics exports no consumer lag for residents' topic"
+
+
+async def test_an_imported_registers_recording_days_reach_analytics_trend(stack: Stack) -> None:
+    """A register imported over HTTP with TGL_REKAM: analytics counts each resident recorded on
+    that day (the trend, the pace, coverage as of a day); a recorded row without TGL_REKAM on
+    the day of the import."""
+    urls = stack.urls
+    today = today_in_office()
+    village = "16.02.13.2005"
+    rows = [
+        ("SUDAH_REKAM", today - timedelta(days=10)),
+        ("PRINT_READY_RECORD", today - timedelta(days=20)),
+        ("CARD_ISSUED", date(2020, 1, 6)),
+        ("SUDAH_REKAM", None),
+        ("BELUM_REKAM", None),
+    ]
+    out = io.StringIO()
+    columns = ["NIK", "NO_KK", "NAMA_LGKP", "TGL_LHR", "JENIS_KLMIN", "STAT_KWN", "KODE_DESA"]
+    writer = csv.writer(out)
+    writer.writerow([*columns, "STAT_EKTP", "TGL_REKAM"])
+    born = date(1980, 3, 9)
+    for serial, (status, recorded_on) in enumerate(rows, start=1):
+        nik = make_nik("16.02.13", born, Sex.MALE, 7000 + serial)
+        day = recorded_on.strftime("%d-%m-%Y") if recorded_on else ""
+        person = [nik, "1602130903800001", f"WARGA {serial}", born.isoformat(), "L", "KAWIN"]
+        writer.writerow([*person, village, status, day])
+    async with (
+        httpx.AsyncClient(timeout=5, headers={"X-API-Key": stack.admin_key}) as client,
+        httpx.AsyncClient(timeout=5, headers={"Authorization": f"Bearer {stack.token}"}) as staff,
+    ):
+        started = await staff.post(
+            urls["residents"] + "/v1/import-jobs",
+            params={"file_name": "tebing-suluh.csv"},
+            content=out.getvalue().encode(),
+            headers={"content-type": "text/csv"},
+        )
+        assert started.status_code == 202, started.text
+        progress: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            progress = (
+                await client.get(urls["analytics"] + "/v1/progress", params={"area": village})
+            ).json()
+            if progress["area"]["eligible"] == len(rows) and progress["area"]["recorded"] == 4:
+                break
+            await asyncio.sleep(0.2)
+        assert (progress["area"]["eligible"], progress["area"]["recorded"]) == (5, 4), progress
+        daily = {d["day"]: d["recorded"] for d in progress["daily"] if d["recorded"]}
+        assert daily == {
+            (today - timedelta(days=20)).isoformat(): 1,
+            (today - timedelta(days=10)).isoformat(): 1,
+            today.isoformat(): 1,
+        }
+        assert progress["area"]["pace_14_days"] == round(2 / 14, 4)
+        assert progress["area"]["pace_30_days"] == round(3 / 30, 4)
+        earlier = (
+            await client.get(
+                urls["analytics"] + "/v1/coverage",
+                params={"area": village, "as_of": (today - timedelta(days=15)).isoformat()},
+            )
+        ).json()
+        assert earlier["area"]["recorded"] == 2

@@ -238,3 +238,60 @@ async def test_a_late_old_snapshot_never_undoes_a_recording_or_a_death(database_
     got = await report(engine, KAYU_AGUNG_VILLAGE, date(2026, 11, 28))
     await engine.dispose()
     assert (got.total.eligible, got.total.recorded) == (1, 1)
+
+
+async def test_residents_imported_as_recorded_count_on_their_recording_day(
+    database_url: str,
+) -> None:
+    """A snapshot's `recorded_at` is the recording day: the trend, the pace and coverage as of
+    a day take it, in whatever order the events come; a snapshot without it (published before
+    the field existed) counts as recorded on every day, as before."""
+    from jemput.analytics.domain.forecast import Target
+    from jemput.analytics.service_layer.progress import progress
+    from jemput.analytics.service_layer.targets import Targets
+    from jemput.shared.timezone import office_day_start
+
+    await migrate("analytics", database_url)
+    engine = create_engine(database_url)
+    imported_at = wib(20, 10)  # the import; rows without TGL_REKAM are dated by it
+
+    def registered(serial: int, status: str, recorded_at: datetime | None) -> Any:
+        return resident(
+            KAYU_AGUNG_VILLAGE,
+            date(1980, 1, serial),
+            status=status,
+            serial=serial,
+            recorded_at=recorded_at,
+        )
+
+    people = [
+        registered(1, "SUDAH_REKAM", office_day_start(date(2026, 11, 5))),
+        registered(2, "PRINT_READY_RECORD", office_day_start(date(2026, 11, 16))),
+        registered(3, "CARD_ISSUED", office_day_start(date(2025, 1, 6))),
+        registered(4, "SUDAH_REKAM", imported_at),
+        registered(5, "SUDAH_REKAM", None),
+        registered(6, "BELUM_REKAM", None),
+    ]
+    cleared = PrintReadyV1(
+        nik=people[0].nik,
+        village_code=KAYU_AGUNG_VILLAGE,
+        decided_at=wib(22),
+        recorded_at=people[0].recorded_at,
+    )
+    changed = ResidentChangedV1(**people[1].model_dump() | {"disabled": True})
+    # The later events come first: the order must not matter.
+    await apply(engine, [inbound(cleared, at=wib(22)), inbound(changed, at=wib(23))])
+    await apply(engine, [inbound(p, at=imported_at) for p in people])
+    as_of = date(2026, 11, 28)
+    targets = Targets({}, Target(0.95, date(2026, 12, 31)))
+    async with engine.connect() as conn:
+        now = await progress(conn, load_area_table(), area(KAYU_AGUNG_VILLAGE), as_of, targets)
+    on_the_4th = await report(engine, KAYU_AGUNG_VILLAGE, date(2026, 11, 4))
+    on_the_19th = await report(engine, KAYU_AGUNG_VILLAGE, date(2026, 11, 19))
+    await engine.dispose()
+    daily = {day: n for day, n in now.daily if n}
+    assert daily == {date(2026, 11, 5): 1, date(2026, 11, 16): 1, date(2026, 11, 20): 1}
+    assert (now.total.recorded_last_short, now.total.recorded_last_long) == (2, 3)
+    assert now.total.counts.recorded == 5
+    assert on_the_4th.total.recorded == 2  # recorded in 2025, and the one without a day
+    assert on_the_19th.total.recorded == 4

@@ -3,8 +3,10 @@ transaction, each with its outcome; history and outbox written (SQLite and Postg
 
 from __future__ import annotations
 
+import csv
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,16 +14,18 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from jemput.residents.adapters.tables import ResidentCreate
+from jemput.residents.adapters.tables import Resident, ResidentCreate
 from jemput.residents.domain.model import EktpStatus
 from jemput.residents.entrypoints.http.app import create_app
-from jemput.residents.service_layer import registration
+from jemput.residents.service_layer import importing, registration
+from jemput.residents.service_layer.register_file import COLUMNS
 from jemput.residents.settings import ResidentsSettings
+from jemput.shared.events.residents import PrintReadyV1
 from jemput.shared.messaging.tables import outbox
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.testing.apps import app_client
 from jemput.shared.testing.fixtures import migrate
-from jemput.shared.timezone import today_in_office
+from jemput.shared.timezone import office_day, office_day_start, today_in_office
 
 S = EktpStatus
 
@@ -223,3 +227,68 @@ async def test_bad_requests_are_422_and_apply_nothing(
     assert field in {e["field"] for e in response.json()["errors"]}
     assert "16020557059" not in response.text  # NIKs are never echoed in errors
     assert await published(app) == []
+
+
+async def test_print_ready_of_an_imported_recording_carries_its_village_and_day(
+    api: tuple[httpx.AsyncClient, FastAPI], tmp_path: Path
+) -> None:
+    """A register row SUDAH_REKAM with TGL_REKAM, cleared centrally: `print_ready.v1` names the
+    resident's own village and recording day (what places the print job in inventory's queue);
+    without TGL_REKAM, the import's time, as stored."""
+    client, app = api
+    runtime = app.state.runtime
+    path = tmp_path / "register.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        for serial, recorded_on in ((11, "2019-03-04"), (12, "")):
+            writer.writerow(
+                {
+                    "NIK": nik_of(serial),
+                    "NO_KK": "1602050101200001",
+                    "NAMA_LGKP": f"WARGA {serial}",
+                    "TGL_LHR": "1990-05-17",
+                    "JENIS_KLMIN": "PEREMPUAN",
+                    "STAT_KWN": "KAWIN",
+                    "KODE_DESA": "16.02.05.1002",
+                    "STAT_EKTP": "SUDAH_REKAM",
+                    "TGL_REKAM": recorded_on,
+                }
+            )
+    await importing.create_job(runtime.engine, "job-1", path.name, "csv")
+    counts = await importing.run_import(
+        runtime.engine,
+        runtime.outbox,
+        job_id="job-1",
+        path=path,
+        file_format="csv",
+        regency_code="16.02",
+        today=today_in_office(),
+        actor="test",
+    )
+    assert (counts.created, counts.rejected) == (2, 0)
+    body = {"results": [{"nik": nik_of(s), "result": "PRINT_READY_RECORD"} for s in (11, 12)]}
+    response = await client.post("/v1/central-results", json=body)
+    assert [r["outcome"] for r in response.json()["results"]] == ["applied", "applied"]
+
+    query = (
+        sa.select(outbox.c.payload)
+        .where(outbox.c.event_type == PrintReadyV1.event_type)
+        .order_by(outbox.c.id)
+    )
+    async with runtime.engine.connect() as conn:
+        dated, undated = [
+            PrintReadyV1.model_validate_json(p) for p in (await conn.execute(query)).scalars()
+        ]
+        imported_at = (
+            await conn.execute(
+                sa.select(Resident.__table__.c.recorded_at).where(  # type: ignore[attr-defined]
+                    Resident.__table__.c.nik == nik_of(12)  # type: ignore[attr-defined]
+                )
+            )
+        ).scalar_one()
+    assert (dated.nik, dated.village_code) == (nik_of(11), "16.02.05.1002")
+    assert dated.recorded_at == office_day_start(date(2019, 3, 4))
+    assert office_day(dated.recorded_at) == date(2019, 3, 4)
+    assert (undated.village_code, undated.recorded_at) == ("16.02.05.1002", imported_at)
+    assert undated.recorded_at is not None and undated.recorded_at <= undated.decided_at

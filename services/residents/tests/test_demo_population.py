@@ -148,6 +148,26 @@ def test_eligibility_and_ektp_status(sample_rows: list[dict[str, str]]) -> None:
     assert issued > recorded / 2
 
 
+def test_recorded_residents_have_a_recording_day(sample_rows: list[dict[str, str]]) -> None:
+    """TGL_REKAM: what the import accepts (after the birth date, not after the day the file is
+    as of), and recent for recordings still on their way to a card."""
+    from jemput.residents.service_layer.register_file import parse_row
+
+    days: dict[str, list[date]] = {}
+    for line, row in enumerate(sample_rows, start=2):
+        if row["STAT_EKTP"] not in RECORDED_STATUSES:
+            assert row["TGL_REKAM"] == ""
+            continue
+        day = date.fromisoformat(row["TGL_REKAM"])
+        assert date.fromisoformat(row["TGL_LHR"]) < day <= DEFAULT_AS_OF
+        days.setdefault(row["STAT_EKTP"], []).append(day)
+        entry = parse_row(line, row, regency_code=OKI, today=DEFAULT_AS_OF)
+        assert not isinstance(entry, list), entry
+        assert entry.recorded_on == day
+    assert min(days["SUDAH_REKAM"]) >= date(2026, 7, 31)  # within 120 days
+    assert min(days["CARD_ISSUED"]) < date(2020, 1, 1) < max(days["CARD_ISSUED"])
+
+
 def test_vulnerable_residents_are_a_few_percent(sample_rows: list[dict[str, str]]) -> None:
     vulnerable = sum(
         "Y" in (row["PNYDNG_CCT"], row["SAKIT_KRONIS"], row["ODGJ"]) for row in sample_rows

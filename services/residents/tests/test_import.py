@@ -7,21 +7,27 @@ import asyncio
 import csv
 import subprocess
 import sys
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select as sqlmodel_select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.residents.adapters.tables import Resident
 from jemput.residents.service_layer import importing
 from jemput.residents.service_layer.register_file import COLUMNS
 from jemput.shared.db import create_engine
-from jemput.shared.events.residents import ResidentRegisteredV1
+from jemput.shared.events.residents import ResidentChangedV1, ResidentRegisteredV1
 from jemput.shared.messaging.outbox import Outbox
 from jemput.shared.messaging.tables import outbox
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.testing.fixtures import migrate
+from jemput.shared.timezone import office_day, office_day_start
 
 TODAY = date(2026, 11, 28)
 
@@ -408,3 +414,132 @@ async def assert_events_match_residents(database_url: str) -> None:
             stored.ektp_status,
         )
         assert event.domicile_status == stored.domicile_status
+
+
+# TGL_REKAM: the recording day a register row gives; refused as that line's error when it
+# cannot be true. Rows born in 1970.. (see `row`).
+BAD_RECORDING_DAYS = [
+    (row(131, STAT_EKTP="SUDAH_REKAM", TGL_REKAM="2019-02-30"), "invalid_date"),
+    (row(132, STAT_EKTP="SUDAH_REKAM", TGL_REKAM="kemarin"), "invalid_date"),
+    (row(133, STAT_EKTP="SUDAH_REKAM", TGL_REKAM="2026-11-29"), "recording_day_in_future"),
+    (
+        row(134, STAT_EKTP="PRINT_READY_RECORD", TGL_REKAM="1960-01-01"),
+        "recording_day_before_birth",
+    ),
+    (row(135, STAT_EKTP="BELUM_REKAM", TGL_REKAM="2019-03-04"), "recording_day_without_recording"),
+    (row(136, STAT_EKTP="", TGL_REKAM="2019-03-04"), "recording_day_without_recording"),
+]
+
+
+async def test_a_recording_day_that_cannot_be_true_is_that_lines_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    await migrate("residents", database_url)
+    rows = [GOOD[0], *(r for r, _ in BAD_RECORDING_DAYS)]
+    counts = await do_import(database_url, write_csv(tmp_path / "r.csv", rows), "job-1")
+    assert (counts.created, counts.rejected) == (1, len(BAD_RECORDING_DAYS))
+    assert await import_problems(database_url, "job-1") == [
+        (3 + i, "TGL_REKAM", code) for i, (_, code) in enumerate(BAD_RECORDING_DAYS)
+    ]
+
+
+async def stored_recordings(database_url: str) -> dict[str, tuple[str, datetime | None]]:
+    """NIK → (status, recorded_at) of every resident."""
+    engine = create_engine(database_url)
+    try:
+        async with AsyncSession(engine) as session:
+            residents = (await session.exec(sqlmodel_select(Resident))).all()
+            return {r.nik: (str(r.ektp_status), r.recorded_at) for r in residents}
+    finally:
+        await engine.dispose()
+
+
+async def registered_events(database_url: str) -> dict[str, ResidentRegisteredV1]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            payloads = (await conn.execute(sa.select(outbox.c.payload))).scalars().all()
+    finally:
+        await engine.dispose()
+    events = [ResidentRegisteredV1.model_validate_json(p) for p in payloads]
+    return {e.nik: e for e in events}
+
+
+@pytest.mark.parametrize("chunk_in_worker", [False, True])
+async def test_imported_recordings_keep_their_day(
+    database_url: str, tmp_path: Path, chunk_in_worker: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording milestone is TGL_REKAM (the start of that day at the office), in every
+    accepted date form; without it the import's own time. Both are published as `recorded_at`
+    on `resident_registered.v1`; a resident not recorded has none."""
+    await migrate("residents", database_url)
+    if chunk_in_worker:  # the worker process checks the rows of a big file: it gets the day too
+        monkeypatch.setattr(importing, "_ChunkSource", _in_worker(importing._ChunkSource))
+    rows = [
+        row(1, STAT_EKTP="SUDAH_REKAM", TGL_REKAM="2019-03-04"),
+        row(2, STAT_EKTP="PRINT_READY_RECORD", TGL_REKAM="05-06-2020"),
+        row(3, STAT_EKTP="CARD_ISSUED", TGL_REKAM="07/08/2021"),
+        row(4, STAT_EKTP="DUPLICATE", TGL_REKAM="2026-11-28"),
+        row(5, STAT_EKTP="SUDAH_REKAM"),
+        row(6, STAT_EKTP="BELUM_REKAM"),
+    ]
+    before = datetime.now(UTC)
+    counts = await do_import(database_url, write_csv(tmp_path / "r.csv", rows), "job-1")
+    after = datetime.now(UTC)
+    assert (counts.created, counts.rejected) == (6, 0)
+    stored = await stored_recordings(database_url)
+    events = await registered_events(database_url)
+    expected = {
+        1: ("SUDAH_REKAM", office_day_start(date(2019, 3, 4))),
+        2: ("PRINT_READY_RECORD", office_day_start(date(2020, 6, 5))),
+        3: ("CARD_ISSUED", office_day_start(date(2021, 8, 7))),
+        4: ("DUPLICATE", office_day_start(TODAY)),
+    }
+    for serial, (status, recorded_at) in expected.items():
+        nik = rows[serial - 1]["NIK"]
+        assert stored[nik] == (status, recorded_at)
+        assert (events[nik].ektp_status, events[nik].recorded_at) == (status, recorded_at)
+    assert office_day(recorded_at) == date(2026, 11, 28)  # the day it says at the office
+    undated = rows[4]["NIK"]
+    assert stored[undated][0] == "SUDAH_REKAM"
+    assert before <= _aware(stored[undated][1]) <= after  # the day of the import is assumed
+    assert events[undated].recorded_at == stored[undated][1]
+    assert stored[rows[5]["NIK"]] == ("BELUM_REKAM", None)
+    assert events[rows[5]["NIK"]].recorded_at is None
+
+
+def _aware(moment: datetime | None) -> datetime:
+    assert moment is not None
+    return moment
+
+
+def _in_worker(source: type[importing._ChunkSource]) -> Callable[..., importing._ChunkSource]:
+    def make(*args: Any, in_process: bool) -> importing._ChunkSource:
+        return source(*args, in_process=True)
+
+    return make
+
+
+async def test_a_corrected_row_publishes_the_stored_recording_day(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`resident_changed.v1` carries the recording milestone; a re-import does not change it
+    (TGL_REKAM, like STAT_EKTP, is taken when the row registers the resident)."""
+    await migrate("residents", database_url)
+    first = [row(1, STAT_EKTP="SUDAH_REKAM", TGL_REKAM="2019-03-04")]
+    await do_import(database_url, write_csv(tmp_path / "v1.csv", first), "job-1")
+    corrected = [{**first[0], "NO_RT": "009", "TGL_REKAM": "2020-01-02"}]
+    counts = await do_import(database_url, write_csv(tmp_path / "v2.csv", corrected), "job-2")
+    assert counts.updated == 1
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            query = sa.select(outbox.c.payload).where(
+                outbox.c.event_type == ResidentChangedV1.event_type
+            )
+            [payload] = (await conn.execute(query)).scalars().all()
+    finally:
+        await engine.dispose()
+    changed = ResidentChangedV1.model_validate_json(payload)
+    assert changed.recorded_at == office_day_start(date(2019, 3, 4))
+    assert (await stored_recordings(database_url))[first[0]["NIK"]][1] == changed.recorded_at

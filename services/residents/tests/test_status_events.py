@@ -34,6 +34,11 @@ from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
 from jemput.shared.events.inventory import CardIssuedV1, CardPrintedV1, SuketIssuedV1
 from jemput.shared.events.outreach import RecordingCapturedV1
+from jemput.shared.events.residents import (
+    ResidentChangedV1,
+    ResidentRegisteredV1,
+    ResidentSnapshot,
+)
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.messaging.kafka import make_producer
 from jemput.shared.messaging.outbox import Outbox
@@ -351,3 +356,55 @@ async def test_events_from_two_topics_in_the_wrong_order_end_right(
     history = (await client.get(f"/v1/residents/{nik}/history")).json()
     assert [h["to_status"] for h in history] == ["BELUM_REKAM", "CARD_PRINTED", "CARD_ISSUED"]
     assert {h["actor"] for h in history[1:]} == {"/jemput/inventory"}
+
+
+async def published_snapshots(register: Register, nik: str) -> list[ResidentSnapshot]:
+    query = (
+        sa.select(outbox.c.event_type, outbox.c.payload)
+        .where(outbox.c.partition_key == nik, outbox.c.event_type.like("%.resident_%"))
+        .order_by(outbox.c.id)
+    )
+    async with register.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    kinds = {e.event_type: e for e in (ResidentRegisteredV1, ResidentChangedV1)}
+    return [kinds[kind].model_validate_json(payload) for kind, payload in rows]
+
+
+async def test_snapshots_carry_the_residents_own_recording_day(register: Register) -> None:
+    """`recorded_at` on the snapshot events is the resident's recording milestone, whichever
+    way the recording came: registered as recorded over the API, a field recording, or a print
+    whose recording event is late (the recording came no later than the print)."""
+    nik = await register.add(1)
+    data = ResidentCreate.model_validate(
+        {
+            "nik": nik_of(2),
+            "kk": "1602050101200001",
+            "full_name": "WARGA 2",
+            "birth_date": date(1990, 5, 17),
+            "sex": "P",
+            "marital_status": "KAWIN",
+            "village_code": "16.02.05.1001",
+            "ektp_status": "SUDAH_REKAM",
+        }
+    )
+    async with register.sessions() as session, session.begin():
+        created, _ = await registration.create(
+            session, register.outbox, data, regency_code="16.02", today=TODAY
+        )
+    [registered] = await published_snapshots(register, nik_of(2))
+    assert registered.recorded_at == created.recorded_at is not None
+    [not_recorded] = await published_snapshots(register, nik)
+    assert not_recorded.recorded_at is None
+
+    await register.deliver(recorded(nik, at(1)))
+    field_recorded = registration.snapshot(await register.resident(nik), ResidentChangedV1)
+    assert field_recorded.recorded_at == at(1)
+
+    late = await register.add(3)
+    await register.deliver(printed(late, at(4)))
+    printed_first = registration.snapshot(await register.resident(late), ResidentChangedV1)
+    assert (printed_first.ektp_status, printed_first.recorded_at) == ("CARD_PRINTED", at(4))
+    await register.deliver(recorded(late, at(2)))
+    assert registration.snapshot(await register.resident(late), ResidentChangedV1).recorded_at == (
+        at(2)
+    )

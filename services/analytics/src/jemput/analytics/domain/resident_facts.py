@@ -7,7 +7,8 @@ that gives the same result in any order and when repeated:
 - the register's snapshot (area, birth date, marital state) is taken only when it is newer
   than the one kept (by the time it occurred);
 - milestones (recorded, print-ready, printed, issued, SUKET) keep the *first* day they happened;
-  a day the events say beats `UNDATED` (the register says it happened, not when);
+  a day the events say beats `UNDATED` (the register says it happened, not when); the recording
+  day is the field recording's, the status change's, or the snapshot's `recorded_at`;
 - the latest duplicate flag and the latest print-ready decision are kept as instants: the
   resident counts as a duplicate while the flag is newer than any print-ready decision.
 """
@@ -45,6 +46,9 @@ class Snapshot:
     ektp_status: str
     suket_outstanding: bool
     at: datetime
+    # The office day the register says the resident was recorded (None: not recorded, or a
+    # snapshot from before the field existed).
+    recorded_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +79,11 @@ class ResidentFacts:
 
     def with_snapshot(self, snapshot: Snapshot) -> ResidentFacts:
         """The register's snapshot, unless a newer one was applied already. Its status adds
-        undated milestones: they never undo a recording or a print."""
+        milestones, undated but for the recording day it names: they never undo a recording or
+        a print."""
         facts = self.with_status(snapshot.ektp_status, None, snapshot.at)
+        if snapshot.recorded_on is not None:
+            facts = facts.recorded(snapshot.recorded_on)
         if snapshot.suket_outstanding:
             facts = replace(facts, suket_on=first_day(facts.suket_on, UNDATED))
         if self.snapshot_at is not None and snapshot.at < self.snapshot_at:

@@ -80,6 +80,7 @@ def _snapshot(event: InboundEvent[ResidentSnapshot]) -> Change:
         ektp_status=p.ektp_status,
         suket_outstanding=p.suket_outstanding,
         at=_utc(event.envelope.time),
+        recorded_on=office_day(_utc(p.recorded_at)) if p.recorded_at is not None else None,
     )
     return lambda facts: facts.with_snapshot(snapshot)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from jemput.residents.service_layer.register_file import COLUMNS
-from jemput.shared.eligibility import adult_cutoff, is_eligible
+from jemput.shared.eligibility import ADULT_AGE, adult_cutoff, birthday, is_eligible
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.reference.areas import (
     Area,
@@ -290,6 +290,9 @@ class _HouseholdMaker:
         regency, population = resolve_regency(options.area_code, areas)
         self.options = options
         self.rng = random.Random(options.seed)
+        # Recording days have their own generator: the rest of the file is what it was before
+        # the register had the column.
+        self.recording_rng = random.Random(f"{options.seed}-recording")
         self.villages = areas.villages_of(regency.code)
         self.total = (
             population.total if options.limit is None else min(options.limit, population.total)
@@ -544,6 +547,18 @@ class _HouseholdMaker:
             return PRINT_READY
         return CARD_PRINTED
 
+    def recording_day(self, birth_date: date, ektp_status: str) -> str:
+        """TGL_REKAM of a recorded resident: a card issued was recorded any day since e-KTP
+        recording began (at 17 or later); a recording still on its way to a card is recent."""
+        if ektp_status not in _RECENT_WITHIN:
+            return ""
+        as_of = self.as_of_ordinal
+        of_age = birthday(birth_date, ADULT_AGE).toordinal()
+        earliest = min(as_of, max(_EKTP_START_ORDINAL, of_age))
+        span = _RECENT_WITHIN[ektp_status] or as_of - earliest
+        day = as_of - int(self.recording_rng.random() * (span + 1))
+        return date.fromordinal(max(earliest, day)).isoformat()
+
     def rows(
         self,
         members: list[_Member],
@@ -620,6 +635,7 @@ class _HouseholdMaker:
                     mental,
                     ektp_status,
                     corrected,
+                    self.recording_day(birth_date, ektp_status),
                 ]
             )
 
@@ -636,6 +652,10 @@ class _HouseholdMaker:
 
 
 _KK_EARLIEST_ORDINAL = date(2005, 1, 1).toordinal()
+# Nationwide e-KTP recording began in 2011.
+_EKTP_START_ORDINAL = date(2011, 8, 1).toordinal()
+# Days back from as_of a recording of each status lies within (0: any day since it could be).
+_RECENT_WITHIN = {RECORDED: 120, PRINT_READY: 365, CARD_PRINTED: 365, CARD_ISSUED: 0}
 
 
 def _headship(age: int) -> float:

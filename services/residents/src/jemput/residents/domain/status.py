@@ -29,6 +29,12 @@ RANK = {
     S.CARD_ISSUED: 5,
 }
 
+
+def is_recorded(status: EktpStatus) -> bool:
+    """The status says the resident has been recorded (a duplicate was recorded too)."""
+    return RANK[status] >= RANK[S.SUDAH_REKAM]
+
+
 # Transitions a request may ask for. Events are facts and are always taken in (see Milestones).
 ALLOWED: dict[EktpStatus, frozenset[EktpStatus]] = {
     S.BELUM_WAJIB: frozenset({S.BELUM_REKAM, S.SUDAH_REKAM}),
@@ -79,6 +85,20 @@ class Milestones:
         if status is S.CARD_ISSUED:
             return replace(self, issued_at=_earliest(self.issued_at, at))
         return self
+
+    @property
+    def recorded_by(self) -> datetime | None:
+        """When the resident was recorded: the recording milestone, or, should a later step's
+        fact have arrived before the recording's (topics are not ordered among themselves), the
+        earliest later step (a recording precedes each of them). None: not recorded."""
+        if self.recorded_at is not None:
+            return self.recorded_at
+        later = [
+            at
+            for at in (self.duplicate_at, self.print_ready_at, self.printed_at, self.issued_at)
+            if at is not None
+        ]
+        return min(later, default=None)
 
     def status(self, *, birth_date: date, ever_married: bool, as_of: date) -> EktpStatus:
         if self.issued_at:

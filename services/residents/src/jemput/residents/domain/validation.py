@@ -7,6 +7,8 @@ register column), and returns the stored form or raises `FieldInvalid`.
 
 from __future__ import annotations
 
+from datetime import date
+
 # Codes for values whose type or vocabulary is wrong (each entry path parses its own form).
 MISSING = "missing"
 TOO_LONG = "too_long"
@@ -19,6 +21,10 @@ INVALID_MARITAL_STATUS = "invalid_marital_status"
 INVALID_FLAG = "invalid_flag"
 INVALID_STATUS = "invalid_status"
 UNKNOWN_VILLAGE = "unknown_village"
+# Codes for a recording day that contradicts the rest of the record.
+RECORDING_DAY_IN_FUTURE = "recording_day_in_future"
+RECORDING_DAY_BEFORE_BIRTH = "recording_day_before_birth"
+RECORDING_DAY_NOT_RECORDED = "recording_day_without_recording"
 
 FULL_NAME_MAX = 200
 BIRTH_PLACE_MAX = 100
@@ -78,3 +84,20 @@ def rt(value: str | None, name: str = "rt") -> str | None:
 
 def rw(value: str | None, name: str = "rw") -> str | None:
     return _neighbourhood(value, name, INVALID_RW)
+
+
+def recording_day(
+    value: date, name: str = "recorded_on", *, birth_date: date, recorded: bool, today: date
+) -> date:
+    """The day a resident was recorded, given with a status that says they were (`recorded`):
+    not after today (the office's day) and not before the birth date."""
+    if not recorded:
+        raise FieldInvalid(
+            RECORDING_DAY_NOT_RECORDED,
+            f"{name} is given but the e-KTP status says the resident is not recorded",
+        )
+    if value > today:
+        raise FieldInvalid(RECORDING_DAY_IN_FUTURE, f"{name} is after today ({today})")
+    if value < birth_date:
+        raise FieldInvalid(RECORDING_DAY_BEFORE_BIRTH, f"{name} is before the birth date")
+    return value

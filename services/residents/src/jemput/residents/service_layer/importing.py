@@ -132,7 +132,13 @@ async def run_import(
                 update(jobs).where(jobs.c.id == job_id).values(state="running", total_rows=total)
             )
         chunks = _ChunkSource(
-            path, file_format, chosen, regency_code, chunk_size, in_process=total > chunk_size
+            path,
+            file_format,
+            chosen,
+            regency_code,
+            today,
+            chunk_size,
+            in_process=total > chunk_size,
         )
         sources.append(chunks)
 
@@ -220,6 +226,7 @@ class _ChunkSource:
         file_format: str,
         encoding: str,
         regency_code: str,
+        today: date,
         size: int,
         *,
         in_process: bool,
@@ -230,19 +237,22 @@ class _ChunkSource:
             self._queue: Any = context.Queue(maxsize=3)
             self._process = context.Process(
                 target=_check_file_in_worker,
-                args=(path, file_format, encoding, regency_code, size, self._queue),
+                args=(path, file_format, encoding, regency_code, today, size, self._queue),
                 daemon=True,
             )
             self._process.start()
         else:
             self._rows = register_file.read_rows(path, file_format, encoding)
             self._regency_code = regency_code
+            self._today = today
             self._size = size
 
     async def next(self) -> _ParsedChunk | None:
         if self._process is None:
             raw = await asyncio.to_thread(lambda: list(itertools.islice(self._rows, self._size)))
-            return await asyncio.to_thread(_parse_rows, raw, self._regency_code) if raw else None
+            if not raw:
+                return None
+            return await asyncio.to_thread(_parse_rows, raw, self._regency_code, self._today)
         item = await asyncio.to_thread(self._get)
         if isinstance(item, str):
             raise register_file.RegisterFileError(item)
@@ -264,13 +274,19 @@ class _ChunkSource:
 
 
 def _check_file_in_worker(
-    path: Path, file_format: str, encoding: str, regency_code: str, size: int, chunks: Any
+    path: Path,
+    file_format: str,
+    encoding: str,
+    regency_code: str,
+    today: date,
+    size: int,
+    chunks: Any,
 ) -> None:
     """The worker process: every chunk goes on the queue, then None; a file error as text."""
     try:
         rows = register_file.read_rows(path, file_format, encoding)
         while raw := list(itertools.islice(rows, size)):
-            chunks.put(_parse_rows(raw, regency_code))
+            chunks.put(_parse_rows(raw, regency_code, today))
         chunks.put(None)
     except register_file.RegisterFileError as exc:
         chunks.put(str(exc))
@@ -278,12 +294,14 @@ def _check_file_in_worker(
         chunks.put(f"the file could not be read ({type(exc).__name__})")
 
 
-def _parse_rows(rows: list[tuple[int, dict[str, str]]], regency_code: str) -> _ParsedChunk:
+def _parse_rows(
+    rows: list[tuple[int, dict[str, str]]], regency_code: str, today: date
+) -> _ParsedChunk:
     """Check a chunk of rows (runs in a worker process for big files, so it must stay a plain
     module-level function of picklable arguments)."""
     chunk = _ParsedChunk([], [], read=len(rows))
     for line, row in rows:
-        parsed = register_file.parse_row(line, row, regency_code=regency_code)
+        parsed = register_file.parse_row(line, row, regency_code=regency_code, today=today)
         if isinstance(parsed, list):
             chunk.problems.extend(parsed)
             chunk.rejected += 1
@@ -444,18 +462,20 @@ async def _insert_new(
     adult_cutoff_date = adult_cutoff(today)
     topic = outbox.topic("residents")
     event_type = ResidentRegisteredV1.event_type
-    progress: dict[EktpStatus, tuple[Milestones, str]] = {}
+    # Entries of one status and recording day reach the same milestones: worked out once.
+    progress: dict[tuple[EktpStatus, date | None], tuple[Milestones, str]] = {}
     residents, history, events = [], [], []
     for entry in entries:
         f = entry.fields
         nik = str(f["nik"])
         birth_date = f["birth_date"]
         marital = str(f["marital_status"])
-        if entry.ektp_status not in progress:
-            milestones = milestones_for(entry.ektp_status, now)
+        key = (entry.ektp_status, entry.recorded_on)
+        if key not in progress:
+            milestones = milestones_for(entry.ektp_status, now, entry.recorded_on)
             reached = milestones.status(birth_date=date.min, ever_married=True, as_of=today)
-            progress[entry.ektp_status] = (milestones, reached)
-        milestones, status = progress[entry.ektp_status]
+            progress[key] = (milestones, reached)
+        milestones, status = progress[key]
         if milestones.recorded_at is None:  # nothing reached yet: eligibility decides
             eligible = marital != "BELUM_KAWIN" or birth_date <= adult_cutoff_date  # type: ignore[operator]
             status = "BELUM_REKAM" if eligible else "BELUM_WAJIB"
@@ -474,6 +494,7 @@ async def _insert_new(
             "marital_status": marital, "ektp_status": status, "domicile_status": domicile,
             "disabled": f["disabled"], "chronically_ill": f["chronically_ill"],
             "mental_illness": f["mental_illness"], "suket_outstanding": False,
+            "recorded_at": milestones.recorded_by,
         })  # fmt: skip
         events.append((str(uuid.uuid4()), topic, nik, event_type, nik, now, payload))
     await _bulk_insert(conn, _table(Resident), RESIDENT_COLUMNS, residents)

@@ -25,6 +25,7 @@ import orjson
 
 from jemput.residents.domain import validation as rules
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
+from jemput.residents.domain.status import is_recorded
 from jemput.residents.service_layer.registration import (
     RegisterEntry,
     check_against_nik,
@@ -49,6 +50,7 @@ COLUMNS = (
     "ODGJ",
     "STAT_EKTP",
     "KOREKSI_TGL_LHR",
+    "TGL_REKAM",
 )
 REQUIRED = ("NIK", "NO_KK", "NAMA_LGKP", "TGL_LHR", "JENIS_KLMIN", "STAT_KWN", "KODE_DESA")
 
@@ -258,8 +260,9 @@ def read_rows(
 
 
 def parse_row(
-    line: int, row: dict[str, str], *, regency_code: str
+    line: int, row: dict[str, str], *, regency_code: str, today: date
 ) -> RegisterEntry | list[RowProblem]:
+    """`today`: the office's day, which a recording day (TGL_REKAM) may not be after."""
     if "__error__" in row:
         code = row.get("__code__", "unreadable_row")
         return [RowProblem(line, "(row)", code, row["__error__"])]
@@ -294,7 +297,10 @@ def parse_row(
     birth_place = checked(rules.birth_place, "TMPT_LHR", values["TMPT_LHR"].upper())
     birth_date = _date(values["TGL_LHR"])
     if birth_date is None:
-        bad("TGL_LHR", rules.INVALID_DATE, "TGL_LHR must be a real date, YYYY-MM-DD or DD-MM-YYYY")
+        bad("TGL_LHR", rules.INVALID_DATE, _DATE_REASON.format(column="TGL_LHR"))
+    recorded_on = _date(values["TGL_REKAM"]) if values["TGL_REKAM"] else None
+    if values["TGL_REKAM"] and recorded_on is None:
+        bad("TGL_REKAM", rules.INVALID_DATE, _DATE_REASON.format(column="TGL_REKAM"))
     sex = _SEX.get(values["JENIS_KLMIN"].upper())
     if sex is None:
         bad("JENIS_KLMIN", rules.INVALID_SEX, "JENIS_KLMIN must be LAKI-LAKI or PEREMPUAN")
@@ -324,6 +330,17 @@ def parse_row(
     status = _STATUS.get(values["STAT_EKTP"].upper())
     if status is None:
         bad("STAT_EKTP", rules.INVALID_STATUS, "STAT_EKTP is not an e-KTP status")
+    elif recorded_on is not None and birth_date is not None:
+        try:
+            rules.recording_day(
+                recorded_on,
+                "TGL_REKAM",
+                birth_date=birth_date,
+                recorded=is_recorded(status),
+                today=today,
+            )
+        except rules.FieldInvalid as invalid:
+            bad("TGL_REKAM", invalid.code, invalid.reason)
     if problems:
         return problems
     village_code = values["KODE_DESA"]
@@ -349,7 +366,16 @@ def parse_row(
     if problems:
         return problems
     assert domicile is not None and status is not None
-    return RegisterEntry(fields=fields, domicile_status=domicile, ektp_status=status, line=line)
+    return RegisterEntry(
+        fields=fields,
+        domicile_status=domicile,
+        ektp_status=status,
+        line=line,
+        recorded_on=recorded_on,
+    )
+
+
+_DATE_REASON = "{column} must be a real date, YYYY-MM-DD or DD-MM-YYYY"
 
 
 def _date(value: str) -> date | None:

@@ -15,13 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from jemput.residents.adapters.tables import Resident, ResidentBase, ResidentCreate, StatusChange
 from jemput.residents.domain import validation as rules
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
-from jemput.residents.domain.status import RANK, Milestones
-from jemput.residents.service_layer.status import Cause
+from jemput.residents.domain.status import RANK, Milestones, is_recorded
+from jemput.residents.service_layer.status import Cause, milestones_of
 from jemput.shared.events.residents import ResidentChangedV1, ResidentRegisteredV1, ResidentSnapshot
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.messaging.outbox import Outbox
 from jemput.shared.nik import NikInfo, parse_nik
 from jemput.shared.reference.areas import AreaLevel, load_area_table
+from jemput.shared.timezone import office_day_start
 
 # The register fields a digest covers: a re-import with the same values changes nothing.
 REGISTER_FIELDS = (
@@ -62,6 +63,9 @@ class RegisterEntry:
     line: int = 0
     # Digest of the register fields, computed once (a re-import compares it with the stored one).
     digest: str = ""
+    # The day the resident was recorded, when the register says (TGL_REKAM); like the status, it
+    # is taken when the entry registers a new resident, so it is not part of the digest.
+    recorded_on: date | None = None
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -81,7 +85,14 @@ class RegisterEntry:
         # dataclasses is several times slower than calling the constructor.
         return (
             RegisterEntry,
-            (self.fields, self.domicile_status, self.ektp_status, self.line, self.digest),
+            (
+                self.fields,
+                self.domicile_status,
+                self.ektp_status,
+                self.line,
+                self.digest,
+                self.recorded_on,
+            ),
         )
 
 
@@ -149,21 +160,25 @@ def snapshot(resident: Resident, event: type[ResidentSnapshot]) -> ResidentSnaps
         chronically_ill=resident.chronically_ill,
         mental_illness=resident.mental_illness,
         suket_outstanding=resident.suket_outstanding,
+        recorded_at=milestones_of(resident).recorded_by,
     )
 
 
-def milestones_for(status: EktpStatus, now: datetime) -> Milestones:
-    """Milestones of a status the register already records; the register does not say when
-    each step happened, so they are dated `now`."""
+def milestones_for(
+    status: EktpStatus, now: datetime, recorded_on: date | None = None
+) -> Milestones:
+    """Milestones of a status the register already records. The register says when the
+    resident was recorded only in TGL_REKAM (`recorded_on`, taken as the start of that day at
+    the office); without it, and for every later step, the day of the import (`now`) is assumed:
+    the register says the step was reached by then."""
     milestones = Milestones()
+    if not is_recorded(status):
+        return milestones
+    recorded_at = office_day_start(recorded_on) if recorded_on is not None else now
+    milestones = milestones.with_fact(EktpStatus.SUDAH_REKAM, min(recorded_at, now))
     if status is EktpStatus.DUPLICATE:
-        return milestones.with_fact(EktpStatus.SUDAH_REKAM, now).with_fact(status, now)
-    for step in (
-        EktpStatus.SUDAH_REKAM,
-        EktpStatus.PRINT_READY_RECORD,
-        EktpStatus.CARD_PRINTED,
-        EktpStatus.CARD_ISSUED,
-    ):
+        return milestones.with_fact(status, now)
+    for step in (EktpStatus.PRINT_READY_RECORD, EktpStatus.CARD_PRINTED, EktpStatus.CARD_ISSUED):
         if RANK[status] >= RANK[step]:
             milestones = milestones.with_fact(step, now)
     return milestones
@@ -172,7 +187,7 @@ def milestones_for(status: EktpStatus, now: datetime) -> Milestones:
 def resident_row(entry: RegisterEntry, *, today: date, now: datetime) -> dict[str, Any]:
     """The `resident` row of a newly registered resident, as a plain dict (bulk inserts)."""
     fields = entry.fields
-    milestones = milestones_for(entry.ektp_status, now)
+    milestones = milestones_for(entry.ektp_status, now, entry.recorded_on)
     status = milestones.status(
         birth_date=fields["birth_date"],  # type: ignore[arg-type]
         ever_married=fields["marital_status"] != MaritalStatus.BELUM_KAWIN,

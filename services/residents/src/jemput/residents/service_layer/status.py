@@ -146,7 +146,8 @@ async def _transition(
                 nik=resident.nik,
                 village_code=resident.village_code,
                 decided_at=at,
-                recorded_at=resident.recorded_at,
+                # The same recording day as the resident's snapshots (see `Milestones`).
+                recorded_at=milestones_of(resident).recorded_by,
             ),
         )
     elif after is EktpStatus.DUPLICATE:
