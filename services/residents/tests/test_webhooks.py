@@ -450,6 +450,7 @@ def test_webhook_urls_are_https_except_to_this_machine_in_development() -> None:
     assert code("ftp://bpjs.example/hook") == "url_not_https"
     assert code("https://user:pw@bpjs.example/hook") == "url_credentials"
     assert code("https:///nohost") == "url_invalid"
+    assert code("https://bpjs.example:99999/hook") == "url_invalid"
 
 
 # ---------------------------------------------------------------------------------------------
