@@ -2,7 +2,8 @@
 
 Real processes (`jemput residents relay`, `jemput analytics consume`), a real Kafka broker and
 real databases (SQLite and PostgreSQL). The crash points are set through each service's
-`CRASH_AT` setting, which makes the process SIGKILL itself there.
+`CRASH_AT` setting, which makes the process SIGKILL itself there (accepted only in a development
+or test environment).
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ async def register_residents(database_url: str, namespace: str, count: int) -> N
     await engine.dispose()
 
 
+def crashing_at(service: str, point: str) -> dict[str, str]:
+    """The variables that make a service kill itself at `point`: only accepted in a
+    development or test environment, so the test says which (whatever the caller's shell)."""
+    prefix = f"JEMPUT_{service.upper()}_"
+    return {prefix + "CRASH_AT": point, prefix + "ENVIRONMENT": "test"}
+
+
 async def count(database_url: str, query: sa.Select[Any]) -> int:
     engine = create_engine(database_url)
     try:
@@ -106,7 +114,7 @@ async def test_relay_killed_between_publish_and_mark(
     crashing = processes.start(
         "residents",
         "relay",
-        residents_env | {"JEMPUT_RESIDENTS_CRASH_AT": "relay.after_publish"},
+        residents_env | crashing_at("residents", "relay.after_publish"),
         log,
     )
     spawned.append(crashing)
@@ -162,7 +170,7 @@ async def test_consumer_killed_in_the_middle_of_a_batch(
         "analytics", database_url=analytics_url, consumer_batch_size="7", **common
     )
     crashing = processes.start(
-        "analytics", "consume", analytics_env | {"JEMPUT_ANALYTICS_CRASH_AT": crash_at}, log
+        "analytics", "consume", analytics_env | crashing_at("analytics", crash_at), log
     )
     spawned.append(crashing)
     assert await processes.wait_exit(crashing) == -9

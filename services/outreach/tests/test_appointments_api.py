@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
+import httpx
 import pytest
 
 from jemput.outreach.testing import (
+    OTHER_VILLAGE,
     TOMORROW,
     VILLAGE,
     Outreach,
@@ -18,6 +20,7 @@ from jemput.outreach.testing import (
     start_outreach,
 )
 from jemput.shared.events.residents import EktpStatusChangedV1, ResidentDiedV1
+from jemput.shared.testing.auth import shared_issuer
 
 # 17 on the day after tomorrow: not eligible tomorrow, eligible the day after.
 TURNS_17 = date(2009, 12, 3)
@@ -98,6 +101,37 @@ async def test_appointments_are_checked_against_the_read_model(outreach: Outreac
     assert codes(await outreach.client.post(book, json={"nik": nik(7)})) == ["already_recorded"]
     listed = await outreach.client.get(book)
     assert [a["nik"] for a in listed.json()["items"]] == [nik(1)]
+
+
+async def test_district_staff_cannot_tell_an_out_of_area_nik_from_an_unknown_one(
+    outreach: Outreach,
+) -> None:
+    """Booking by NIK into a session of their own area: a resident living elsewhere is
+    answered exactly as a NIK the register does not know (else the answer would tell that
+    the resident exists, and more: recorded, deceased, of age)."""
+    elsewhere = nik(8, district="16.02.13")
+    await outreach.apply([registered(1), registered(8, village_code=OTHER_VILLAGE, nik=elsewhere)])
+    team = await outreach.team()
+    session = (await outreach.schedule(team, TOMORROW)).json()  # in Kayu Agung
+    book = f"/v1/sessions/{session['id']}/appointments"
+    kayu_agung = shared_issuer().headers("outreach:plan", client_id="kec", areas=["16.02.05"])
+    unknown = nik(98, district="16.02.13")
+    outside = await outreach.client.post(book, json={"nik": elsewhere}, headers=kayu_agung)
+    missing = await outreach.client.post(book, json={"nik": unknown}, headers=kayu_agung)
+    assert outside.status_code == missing.status_code == 422
+    assert codes(outside) == ["unknown_resident"]
+
+    def without_ids(response: httpx.Response) -> tuple[bytes, list[tuple[str, str]]]:
+        body = response.content.replace(response.headers["x-request-id"].encode(), b"")
+        per_request = {"x-request-id", "traceparent"}
+        return body, sorted((k, v) for k, v in response.headers.items() if k not in per_request)
+
+    assert without_ids(outside) == without_ids(missing)
+    # Inside the area, and for the office, booking works as before.
+    inside = await outreach.client.post(book, json={"nik": nik(1)}, headers=kayu_agung)
+    assert inside.status_code == 201, inside.text
+    office = await outreach.client.post(book, json={"nik": elsewhere})
+    assert office.status_code == 201, office.text
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """District staff see the residents of their areas only: one resident, history, partner status,
-families (members filtered) and search (restricted in SQL, not filtered afterwards)."""
+families (members filtered) and search (restricted in SQL, not filtered afterwards). A resident
+or family outside them is "not found", answered exactly as one never registered."""
 
 from __future__ import annotations
 
@@ -101,14 +102,15 @@ async def test_one_resident_history_and_partner_status_follow_the_village(
     client: httpx.AsyncClient,
 ) -> None:
     nik = PEDAMARAN_MEMBER["nik"]
+    # Outside the caller's areas a resident is "not found" (see the test below).
     for path in (f"/v1/residents/{nik}", f"/v1/residents/{nik}/history"):
-        assert (await client.get(path, headers=staff(KAYU_AGUNG))).status_code == 403
+        assert (await client.get(path, headers=staff(KAYU_AGUNG))).status_code == 404
         assert (await client.get(path, headers=staff(PEDAMARAN))).status_code == 200
     status_path = f"/v1/residents/{nik}/ektp-status"
     partner = "residents:status"
     assert (
         await client.get(status_path, headers=staff(KAYU_AGUNG, scopes=partner))
-    ).status_code == 403
+    ).status_code == 404
     allowed = await client.get(status_path, headers=staff(PEDAMARAN_VI, scopes=partner))
     assert allowed.status_code == 200 and allowed.json()["ektp_status"] == "BELUM_REKAM"
     refused = await client.get(f"/v1/residents/{nik}", headers=staff(KAYU_AGUNG))
@@ -144,10 +146,46 @@ async def test_family_members_outside_the_areas_are_left_out(client: httpx.Async
     assert [m["nik"] for m in family["members"]] == [JUA_JUA_MEMBER["nik"]]
     assert (family["eligible"], family["recorded"]) == (1, 0)
 
+    # No member inside the caller's areas: answered exactly like an unknown KK.
     nobody_here = await client.get(f"/v1/families/{KK}", headers=staff("16.02.04"))
-    assert nobody_here.status_code == 403
     unknown = await client.get("/v1/families/1602050101209999", headers=staff("16.02.04"))
-    assert unknown.status_code == 404
+    assert nobody_here.status_code == unknown.status_code == 404
+    assert without_request_id(nobody_here) == without_request_id(unknown)
+
+
+PER_REQUEST_HEADERS = frozenset({"x-request-id", "traceparent"})
+
+
+def without_request_id(response: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """Status, body and headers of an answer, the request's own ids (request id, trace)
+    taken out."""
+    request_id = response.headers["x-request-id"]
+    body = response.content.replace(request_id.encode(), b"<request-id>")
+    headers = sorted((k, v) for k, v in response.headers.items() if k not in PER_REQUEST_HEADERS)
+    return response.status_code, body, headers
+
+
+async def test_an_out_of_area_nik_is_answered_like_an_unregistered_one(
+    client: httpx.AsyncClient,
+) -> None:
+    """A 403 for a registered resident and a 404 for an unknown NIK would let a district
+    client probe the whole regency's register: both are the same 404, byte for byte."""
+    registered = PEDAMARAN_MEMBER["nik"]
+    unknown = make_nik("16.02.03", date(1985, 6, 1), Sex.MALE, 98)
+    readers = (staff(KAYU_AGUNG), staff(KAYU_AGUNG, scopes="residents:status"))
+    for path, headers in (
+        ("/v1/residents/{}", readers[0]),
+        ("/v1/residents/{}/history", readers[0]),
+        ("/v1/residents/{}/ektp-status", readers[1]),
+    ):
+        outside = await client.get(path.format(registered), headers=headers)
+        missing = await client.get(path.format(unknown), headers=headers)
+        assert outside.status_code == 404, (path, outside.text)
+        assert outside.headers["content-type"] == "application/problem+json"
+        body = outside.content.replace(registered.encode(), unknown.encode())
+        assert without_request_id(missing) == without_request_id(
+            httpx.Response(404, content=body, headers=outside.headers)
+        ), path
 
 
 async def test_staff_register_residents_of_their_areas_and_the_history_names_them(

@@ -25,11 +25,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from jemput.residents.adapters.tables import ResidentCreate
 from jemput.residents.adapters.webhook_tables import PartnerSubscription, WebhookDelivery
 from jemput.residents.domain.model import EktpStatus
-from jemput.residents.domain.webhooks import DeliveryState, RetryPolicy, Watch
+from jemput.residents.domain.webhooks import (
+    DeliveryState,
+    RetryPolicy,
+    Watch,
+    ip_literal,
+    is_internal,
+)
 from jemput.residents.entrypoints.deliverer import DelivererConfig, WebhookDeliverer
 from jemput.residents.entrypoints.http.app import create_app
 from jemput.residents.service_layer import registration, subscriptions
 from jemput.residents.service_layer.webhook_fan_out import WebhookFanOut
+from jemput.residents.service_layer.webhook_targets import (
+    InternalAddress,
+    Resolver,
+    checked_address,
+    system_resolver,
+)
 from jemput.residents.settings import ResidentsSettings
 from jemput.shared.db import create_engine
 from jemput.shared.events.envelope import CloudEvent
@@ -50,6 +62,7 @@ FAST = DelivererConfig(
     policy=RetryPolicy(max_attempts=100, base_seconds=0.05, cap_seconds=0.2),
     timeout_seconds=2.0,
     poll_interval_seconds=0.05,
+    allow_internal_addresses=True,  # the receiver is on 127.0.0.1, as in development
 )
 
 
@@ -202,8 +215,8 @@ class Webhooks:
             await self.handlers.apply(session, [event])
         return event
 
-    def deliver(self, config: DelivererConfig = FAST) -> None:
-        deliverer = WebhookDeliverer(self.engine, config)
+    def deliver(self, config: DelivererConfig = FAST, resolver: Resolver | None = None) -> None:
+        deliverer = WebhookDeliverer(self.engine, config, resolver=resolver or system_resolver)
         self.tasks.append(asyncio.create_task(deliverer.run(self.stop)))
 
     async def deliveries(self, subscription_id: str | None = None) -> list[WebhookDelivery]:
@@ -311,6 +324,7 @@ async def test_parked_after_the_last_attempt_and_later_changes_still_go_out(
         DelivererConfig(
             policy=RetryPolicy(max_attempts=3, base_seconds=0.05, cap_seconds=0.1),
             poll_interval_seconds=0.05,
+            allow_internal_addresses=True,
         )
     )
 
@@ -436,6 +450,160 @@ def test_webhook_urls_are_https_except_to_this_machine_in_development() -> None:
     assert code("ftp://bpjs.example/hook") == "url_not_https"
     assert code("https://user:pw@bpjs.example/hook") == "url_credentials"
     assert code("https:///nohost") == "url_invalid"
+    assert code("https://bpjs.example:99999/hook") == "url_invalid"
+
+
+# ---------------------------------------------------------------------------------------------
+# Internal addresses: refused at subscription and at each delivery outside development.
+
+# Every form of an internal address a URL can carry, as the host of a URL.
+INTERNAL_HOSTS = [
+    "127.0.0.1",
+    "10.1.2.3",
+    "192.168.1.10",
+    "172.16.0.1",
+    "169.254.169.254",  # the cloud metadata service
+    "0.0.0.0",
+    "[::1]",
+    "[fe80::1]",
+    "[::ffff:127.0.0.1]",  # IPv4-mapped IPv6
+    "2130706433",  # 127.0.0.1 as one decimal number
+    "0x7f000001",  # and in hex
+    "0177.0.0.1",  # octal
+    "127.1",  # short form
+    "localhost",  # a name resolving to 127.0.0.1
+    "partner.test",  # a name the test resolver maps to 127.0.0.1
+]
+TEST_NAMES = {"partner.test": ["127.0.0.1"], "public.test": ["93.184.215.14"]}
+
+
+@dataclass
+class FakeResolver:
+    """Answers TEST_NAMES, asks the system for the rest; counts the questions."""
+
+    names: dict[str, list[str]] = field(default_factory=lambda: dict(TEST_NAMES))
+    asked: list[str] = field(default_factory=list)
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host == "broken.test":
+            raise RuntimeError("a resolver failing in an unexpected way")
+        if host in self.names:
+            return self.names[host]
+        return await system_resolver(host, port)
+
+
+def test_internal_addresses_are_recognised_in_every_literal_form() -> None:
+    for host in INTERNAL_HOSTS[:-2]:
+        address = ip_literal(host.strip("[]"))
+        assert address is not None and is_internal(address), host
+    assert str(ip_literal("2130706433")) == str(ip_literal("0x7f000001")) == "127.0.0.1"
+    assert str(ip_literal("0177.0.0.1")) == str(ip_literal("127.1")) == "127.0.0.1"
+    assert ip_literal("bpjs.example") is None and ip_literal("1.2.3.4.5") is None
+    for public in ("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "8.8.8.8"):
+        address = ip_literal(public)
+        assert address is not None and not is_internal(address), public
+
+
+async def test_a_name_is_checked_on_every_address_it_resolves_to() -> None:
+    resolver = FakeResolver()
+    resolver.names["mixed.test"] = ["93.184.215.14", "10.0.0.7"]  # one public, one internal
+    for host in ("localhost", "partner.test", "mixed.test"):
+        with pytest.raises(InternalAddress):
+            await checked_address(host, 443, resolver=resolver, allow_internal=False)
+    public = await checked_address("public.test", 443, resolver=resolver, allow_internal=False)
+    assert str(public) == "93.184.215.14"
+    # In development a local receiver is fine.
+    local = await checked_address("partner.test", 80, resolver=resolver, allow_internal=True)
+    assert str(local) == "127.0.0.1"
+    problem = await subscriptions.address_problem(
+        "https://partner.test/hook", resolver=resolver, allow_internal=False
+    )
+    assert problem is not None and problem.code == "url_internal_address"
+    # A name that does not resolve now is accepted: every delivery checks it again.
+    assert (
+        await subscriptions.address_problem(
+            "https://bpjs.invalid/hook", resolver=resolver, allow_internal=False
+        )
+        is None
+    )
+
+
+ONE_ATTEMPT = DelivererConfig(
+    policy=RetryPolicy(max_attempts=1), poll_interval_seconds=0.05, timeout_seconds=2.0
+)
+
+
+async def test_a_delivery_to_an_internal_address_is_refused_and_recorded_not_sent(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    """Subscriptions made while internal receivers were allowed (or a name that resolved
+    elsewhere then), delivered outside development: every form is refused after resolution,
+    recorded as a failed delivery, and nothing reaches the receiver."""
+    nik = nik_of(10)
+    made = {
+        host: await webhooks.subscribe(f"http://{host}:{receiver.port}/hook", niks=(nik,))
+        for host in INTERNAL_HOSTS
+    }
+    await webhooks.change(nik, "BELUM_REKAM", "SUDAH_REKAM")
+    resolver = FakeResolver()
+    webhooks.deliver(ONE_ATTEMPT, resolver)
+
+    async def all_parked() -> bool:
+        rows = await webhooks.deliveries()
+        return len(rows) == len(made) and all(d.state == DeliveryState.PARKED for d in rows)
+
+    await eventually(all_parked)
+    for host, subscription in made.items():
+        [delivery] = await webhooks.deliveries(subscription.id)
+        assert (delivery.attempts, delivery.last_error) == (1, "internal address"), host
+    assert receiver.accepted == [] and receiver.refused == 0
+    assert {"localhost", "partner.test"} <= set(resolver.asked)
+
+
+async def test_a_delivery_connects_to_the_address_it_resolved_and_survives_failures(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    """`partner.test` exists only in the test resolver: the delivery reaches the receiver only
+    because it connects to the address resolved (once) and checked, naming the host in the
+    Host header. A resolver failing oddly fails that delivery, not the deliverer."""
+    nik = nik_of(11)
+    broken = await webhooks.subscribe(f"http://broken.test:{receiver.port}/hook", niks=(nik,))
+    pinned = await webhooks.subscribe(f"http://partner.test:{receiver.port}/hook", niks=(nik,))
+    await webhooks.change(nik, "BELUM_REKAM", "SUDAH_REKAM")
+    resolver = FakeResolver()
+    webhooks.deliver(
+        DelivererConfig(
+            policy=RetryPolicy(max_attempts=1),
+            poll_interval_seconds=0.05,
+            allow_internal_addresses=True,  # development
+        ),
+        resolver,
+    )
+
+    async def arrived() -> bool:
+        return len(receiver.accepted) == 1
+
+    await eventually(arrived)
+    [got] = receiver.accepted
+    assert got.headers["host"] == f"partner.test:{receiver.port}"
+    assert got.verifies(pinned.secret)
+
+    async def broken_parked() -> bool:
+        rows = await webhooks.deliveries(broken.id)
+        return bool(rows) and rows[0].state == DeliveryState.PARKED
+
+    await eventually(broken_parked)
+    [failed] = await webhooks.deliveries(broken.id)
+    assert failed.last_error == "RuntimeError"
+    assert resolver.asked.count("partner.test") == 1
+    # Still running: a later change goes out.
+    await webhooks.change(nik, "SUDAH_REKAM", "PRINT_READY_RECORD")
+
+    async def second() -> bool:
+        return len(receiver.accepted) == 2
+
+    await eventually(second)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -708,3 +876,36 @@ async def test_a_client_limited_to_areas_watches_only_inside_them(
     for body in ({"url": url, "areas": ["16.02"]}, {"url": url, "niks": [nik_of(1)]}):
         refused = await client.post("/v1/subscriptions", json=body, headers=district)
         assert refused.status_code == 403, body
+
+
+async def test_internal_webhook_urls_are_refused_at_subscription_outside_development(
+    database_url: str, kafka_bootstrap: str, kafka_namespace: str
+) -> None:
+    await migrate("residents", database_url)
+    issuer = shared_issuer()
+    settings = fast_settings(
+        database_url,
+        kafka_bootstrap,
+        kafka_namespace,
+        relay_enabled=False,
+        consumer_enabled=False,
+        webhooks_enabled=False,
+        environment="production",
+        auth_public_key_file=issuer.public_key_file,
+        auth_issuer="jemput-test",
+    )
+    async with app_client(create_app, settings) as (client, _):
+        for host in INTERNAL_HOSTS[:-1]:  # partner.test is only known to the test resolver
+            body = {"url": f"https://{host}/hook", "areas": ["16.02"]}
+            refused = await client.post("/v1/subscriptions", json=body, headers=partner("bpjs"))
+            assert refused.status_code == 422, (host, refused.text)
+            assert refused.headers["content-type"] == "application/problem+json"
+            [error] = refused.json()["errors"]
+            assert (error["field"], error["code"]) == ("url", "url_internal_address"), host
+        # Plain http to this machine is refused too (it was allowed in development only).
+        local = {"url": "http://127.0.0.1:9000/hook", "areas": ["16.02"]}
+        answer = await client.post("/v1/subscriptions", json=local, headers=partner("bpjs"))
+        assert answer.json()["errors"][0]["code"] == "url_not_https"
+        public = {"url": "https://bpjs.example/hook", "areas": ["16.02"]}
+        accepted = await client.post("/v1/subscriptions", json=public, headers=partner("bpjs"))
+        assert accepted.status_code == 201, accepted.text

@@ -20,6 +20,10 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+# Where the test-only self-kill switch (`crash_at`) may be set.
+FAULT_INJECTION_ENVIRONMENTS = (Environment.DEVELOPMENT, Environment.TEST)
+
+
 class ServiceSettings(BaseSettings):
     """Base for `ResidentsSettings`, `AnalyticsSettings`, ...
 
@@ -47,6 +51,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     # Test-only fault injection: the process kills itself at this named point (see faults.py).
+    # Refused outside development and test: one stray variable would take production down.
     crash_at: str | None = None
 
     # Authentication. Bearer JWTs are checked against a JWKS URL (the identity provider's,
@@ -84,8 +89,18 @@ class ServiceSettings(BaseSettings):
 
     @field_validator("crash_at")
     @classmethod
-    def _crash_only_outside_production(cls, value: str | None) -> str | None:
+    def _empty_crash_point_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _crash_only_in_development_or_test(self) -> Self:
+        if self.crash_at is not None and self.environment not in FAULT_INJECTION_ENVIRONMENTS:
+            raise ValueError(
+                f"environment={self.environment}: crash_at ({self.crash_at!r}) is a test-only "
+                "switch that kills the process on purpose; it is refused outside development "
+                "and test (unset the *_CRASH_AT variable)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials_can_be_checked(self) -> Self:

@@ -10,7 +10,7 @@ from jemput.residents.entrypoints.deliverer import (
 )
 from jemput.residents.service_layer.handlers import StatusEventHandlers
 from jemput.residents.service_layer.webhook_fan_out import WebhookFanOut
-from jemput.residents.settings import ResidentsSettings
+from jemput.residents.settings import ResidentsSettings, allows_local_webhooks
 from jemput.shared.messaging.handlers import EventHandlers
 from jemput.shared.runtime import ServiceRuntime
 from jemput.shared.settings import ServiceSettings
@@ -50,4 +50,5 @@ def webhook_config(settings: ResidentsSettings) -> DelivererConfig:
         timeout_seconds=settings.webhook_timeout_seconds,
         poll_interval_seconds=settings.webhook_poll_interval_seconds,
         batch_size=settings.webhook_batch_size,
+        allow_internal_addresses=allows_local_webhooks(settings),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from jemput.shared.settings import ServiceSettings
+from jemput.shared.settings import Environment, ServiceSettings
 
 
 class ResidentsSettings(ServiceSettings):
@@ -35,3 +35,10 @@ class ResidentsSettings(ServiceSettings):
         if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
             raise ValueError("regency_code must be a Kemendagri regency code such as 16.02")
         return value
+
+
+def allows_local_webhooks(settings: ServiceSettings) -> bool:
+    """Development and test: a partner's receiver may be on this machine or the local network
+    (plain http to 127.0.0.1 / localhost, internal addresses). Elsewhere it must be https on a
+    public address."""
+    return settings.environment in (Environment.DEVELOPMENT, Environment.TEST)

@@ -30,6 +30,7 @@ from jemput.shared.audit.writer import AuditUnavailable, AuditWriter
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import RuntimeDep
 from jemput.shared.security import Principal, Scope, principal_of
+from jemput.shared.security.errors import ConcealedOutsideAreas
 
 PURPOSE_HEADER = "X-Purpose"
 
@@ -40,6 +41,13 @@ _RESULT_OF_STATUS = {
     409: AuditResult.REFUSED,
     422: AuditResult.INVALID,
 }
+
+
+def _result_of(problem: ProblemError) -> AuditResult | None:
+    # An out-of-area request answered like "not found" was still refused: the log says so.
+    if isinstance(problem, ConcealedOutsideAreas):
+        return AuditResult.DENIED
+    return _RESULT_OF_STATUS.get(problem.status)
 
 
 @dataclass(slots=True)
@@ -90,7 +98,7 @@ class AuditTrail:
         try:
             yield subject
         except ProblemError as problem:
-            result = _RESULT_OF_STATUS.get(problem.status)
+            result = _result_of(problem)
             if result is not None:
                 await self.write(self.entry(action, result, subject.nik, detail))
             raise
@@ -122,7 +130,7 @@ class AuditTrail:
         detail: str | None = None,
     ) -> None:
         """Store a refused change soon, without waiting for its transaction to roll back."""
-        result = _RESULT_OF_STATUS.get(problem.status)
+        result = _result_of(problem)
         if result is not None:
             self.writer.submit(self.entry(action, result, nik, detail))
 

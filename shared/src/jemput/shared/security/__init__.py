@@ -6,7 +6,12 @@ routes declare their scope with `require_scope` (`dependencies.py`) and check ar
 `Principal.may_see`. `jemput auth init|token` (`cli.py`) makes development credentials.
 """
 
-from jemput.shared.security.dependencies import ensure_may_see, principal_of, require_scope
+from jemput.shared.security.dependencies import (
+    ensure_may_see,
+    ensure_may_see_resident,
+    principal_of,
+    require_scope,
+)
 from jemput.shared.security.principal import Principal, area_contains
 from jemput.shared.security.scopes import Scope
 
@@ -15,6 +20,7 @@ __all__ = [
     "Scope",
     "area_contains",
     "ensure_may_see",
+    "ensure_may_see_resident",
     "principal_of",
     "require_scope",
 ]

@@ -11,7 +11,7 @@ route outside the public paths must carry a requirement (`routes_without_scope`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -20,7 +20,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from jemput.shared.http.problems import ProblemError
 from jemput.shared.security.errors import (
+    ConcealedOutsideAreas,
     missing_scope,
     outside_areas,
     regency_wide_only,
@@ -81,6 +83,16 @@ def ensure_may_see(principal: Principal, area_code: str, what: str) -> None:
     "This resident" (never with personal data)."""
     if not principal.may_see(area_code):
         raise outside_areas(what)
+
+
+def ensure_may_see_resident(
+    principal: Principal, area_code: str, not_found: Callable[[], ProblemError]
+) -> None:
+    """For a resident found by NIK (or a family by KK): unless it lives within the principal's
+    areas, the route's `not_found()` problem, the same answer as for one never registered (a
+    403 would tell that it exists)."""
+    if not principal.may_see(area_code):
+        raise ConcealedOutsideAreas(not_found())
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,22 @@ def outside_areas(what: str) -> ProblemError:
     return ProblemError(403, "Forbidden", f"{what} lies outside the areas this client may see.")
 
 
+class ConcealedOutsideAreas(ProblemError):
+    """What a client limited to areas hears of a resident (or family) outside them: exactly
+    the route's own "not found", so a NIK cannot be probed for existence. The audit trail
+    still records the request as denied."""
+
+    def __init__(self, not_found: ProblemError) -> None:
+        super().__init__(
+            not_found.status,
+            not_found.title,
+            not_found.detail,
+            type_=not_found.type,
+            errors=not_found.errors,
+            headers=not_found.headers,
+        )
+
+
 def regency_wide_only() -> ProblemError:
     return ProblemError(
         403,

@@ -4,7 +4,7 @@ Functions here never commit: the caller's unit of work does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -19,8 +19,16 @@ from jemput.outreach.service_layer.problems import conflict, flush_or_conflict, 
 OPEN_STATUSES = (SessionStatus.PLANNED, SessionStatus.IN_PROGRESS)
 
 
-async def book(session: AsyncSession, session_id: str, nik: str) -> tuple[Appointment, bool]:
-    """Book; returns (appointment, created). Booking the same resident again returns it."""
+async def book(
+    session: AsyncSession,
+    session_id: str,
+    nik: str,
+    *,
+    visible: Callable[[str], bool] = lambda _village: True,
+) -> tuple[Appointment, bool]:
+    """Book; returns (appointment, created). Booking the same resident again returns it.
+    A resident whose village the caller may not see (`visible`) is answered as unknown: a
+    client limited to areas cannot probe the register by NIK, nor book residents elsewhere."""
     row = await sessions.get(session, session_id, lock=True)
     existing = await session.get(Appointment, (session_id, nik))
     if existing is not None:
@@ -30,6 +38,8 @@ async def book(session: AsyncSession, session_id: str, nik: str) -> tuple[Appoin
             f"the session is {row.status}; residents are booked into planned sessions"
         )
     found = (await resident_view.residents(session, [nik])).get(nik)
+    if found is not None and not visible(found.village_code):
+        found = None
     problems = resident_problems(found, row.day)
     if problems:
         raise invalid(*problems)

@@ -11,6 +11,10 @@ Order: a subscription's deliveries go out in `seq` order. Only the oldest pendin
 a subscription can be claimed, and it stays pending (leased) while in flight, so a later one
 waits until it is delivered or parked. Parked deliveries do not hold the later ones back.
 
+Addresses: outside development and test, every attempt resolves the URL's host, refuses it
+(a failed attempt, nothing sent) when it is or resolves to an internal address, and connects to
+the address it checked (`webhook_targets`).
+
 Several workers: on PostgreSQL the claim reads `FOR UPDATE SKIP LOCKED`, so replicas share the
 work without sending a delivery twice. On SQLite run one worker (one process): the database is
 a local file of that process anyway.
@@ -25,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -34,6 +39,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jemput.residents.adapters.webhook_tables import PartnerSubscription, WebhookDelivery
 from jemput.residents.domain.webhooks import DeliveryState, RetryPolicy
+from jemput.residents.service_layer.subscriptions import DEFAULT_PORTS
+from jemput.residents.service_layer.webhook_targets import (
+    InternalAddress,
+    Resolver,
+    checked_address,
+    system_resolver,
+)
 from jemput.shared.db import is_postgres
 from jemput.shared.webhooks import (
     DELIVERY_HEADER,
@@ -67,6 +79,8 @@ class DelivererConfig:
     timeout_seconds: float = 10.0
     poll_interval_seconds: float = 1.0
     batch_size: int = 50
+    # Development and test only: receivers on loopback, private or other internal addresses.
+    allow_internal_addresses: bool = False
 
     @property
     def lease(self) -> timedelta:
@@ -92,11 +106,13 @@ class WebhookDeliverer:
         *,
         metrics: DeliveryMetrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self._engine = engine
         self._config = config or DelivererConfig()
         self._metrics = metrics
         self._transport = transport
+        self._resolver = resolver
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; outages of the database are logged and waited out."""
@@ -125,6 +141,10 @@ class WebhookDeliverer:
             follow_redirects=False,
             transport=self._transport,
             headers={"User-Agent": "jemput-webhooks/1"},
+            # Requests go to the checked address (see `_pinned`); the pool keys connections by
+            # address, so a kept-alive TLS connection made for one partner's name could carry
+            # another partner's request to the same address. One connection per delivery.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
@@ -187,12 +207,40 @@ class WebhookDeliverer:
         }
         error: str | None = None
         try:
-            response = await client.post(item.url, content=body, headers=headers)
+            request = await self._pinned(client, item.url, body, headers)
+            response = await client.send(request)
             if not response.is_success:
                 error = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except InternalAddress:
+            error = "internal address"  # refused, never sent
+        except Exception as exc:  # a partner's URL or answer never stops the worker
             error = type(exc).__name__
         await self._record(item, error)
+
+    async def _pinned(
+        self, client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+    ) -> httpx.Request:
+        """The POST to the address the URL's host was checked to resolve to, with the name in
+        the Host header and, over TLS, in the SNI (so the certificate is checked against the
+        name). Resolving once and connecting to what was checked closes DNS rebinding."""
+        # Checked as the resolver reads the host, before any client parses it its own way.
+        parts = urlsplit(url)
+        address = await checked_address(
+            parts.hostname or "",
+            parts.port or DEFAULT_PORTS[parts.scheme],
+            resolver=self._resolver,
+            allow_internal=self._config.allow_internal_addresses,
+        )
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")
+        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+        return client.build_request(
+            "POST",
+            target.copy_with(host=str(address)),
+            content=body,
+            headers={**headers, "Host": target.netloc.decode("ascii")},
+            extensions=extensions,
+        )
 
     async def _record(self, item: _Claimed, error: str | None) -> None:
         now = datetime.now(UTC)

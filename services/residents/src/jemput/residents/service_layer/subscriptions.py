@@ -20,10 +20,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.residents.adapters.webhook_tables import PartnerSubscription, WebhookDelivery
 from jemput.residents.domain.webhooks import DeliveryState
+from jemput.residents.service_layer.webhook_targets import (
+    InternalAddress,
+    Resolver,
+    checked_address,
+)
 from jemput.shared.db import core_connection
 from jemput.shared.http.problems import FieldProblem, ProblemError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -59,6 +65,10 @@ def url_problem(url: str, *, allow_local_http: bool) -> FieldProblem | None:
         )
     if not parts.hostname:
         return FieldProblem(field="url", code="url_invalid", reason="url needs a host")
+    try:
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError:
+        return FieldProblem(field="url", code="url_invalid", reason="url has an invalid port")
     if parts.fragment:
         return FieldProblem(field="url", code="url_invalid", reason="url must have no fragment")
     if parts.scheme == "https":
@@ -71,6 +81,31 @@ def url_problem(url: str, *, allow_local_http: bool) -> FieldProblem | None:
         reason="url must be https"
         + (" (or http to 127.0.0.1 / localhost)" if allow_local_http else ""),
     )
+
+
+async def address_problem(
+    url: str, *, resolver: Resolver, allow_internal: bool
+) -> FieldProblem | None:
+    """A URL (already passing `url_problem`) whose host is, or resolves to, an internal
+    address. A name that does not resolve now is accepted: each delivery checks again."""
+    if allow_internal:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        await checked_address(
+            host, parts.port or DEFAULT_PORTS[parts.scheme], resolver=resolver, allow_internal=False
+        )
+    except InternalAddress:
+        return FieldProblem(
+            field="url",
+            code="url_internal_address",
+            reason="url must not point at a loopback, private, link-local or other internal "
+            "address",
+        )
+    except OSError:
+        return None
+    return None
 
 
 async def create(

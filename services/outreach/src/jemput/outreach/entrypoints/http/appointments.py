@@ -52,7 +52,8 @@ def appointment_view(appointment: Appointment) -> AppointmentPublic:
     summary="Book a resident into a session",
     description=(
         "Checked against the residents read model built from the register's events: the "
-        "resident is known (`unknown_resident`), alive and living in the regency "
+        "resident is known (`unknown_resident`; also for one living outside the areas of a client "
+        "limited to areas), alive and living in the regency "
         "(`not_domiciled`), not recorded yet (`already_recorded`) and required to hold an "
         "e-KTP by the session's day (`not_eligible`), all 422. A resident booked in another "
         "open session, or a full session, is a 409. Booking again answers 200."
@@ -69,7 +70,9 @@ async def book(
     detail = f"session {session_id}"
     async with trail.changing(AuditAction.APPOINTMENT_CREATE, body.nik, detail):
         await visible_session(session, principal, session_id)
-        appointment, created = await appointments.book(session, session_id, body.nik)
+        appointment, created = await appointments.book(
+            session, session_id, body.nik, visible=principal.may_see
+        )
     await trail.changed(
         session,
         AuditAction.APPOINTMENT_CREATE,

@@ -15,7 +15,7 @@ from jemput.residents.service_layer import queries
 from jemput.shared.audit import AuditAction
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession
-from jemput.shared.security.errors import outside_areas
+from jemput.shared.security.errors import ConcealedOutsideAreas
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
@@ -31,6 +31,10 @@ class FamilyPublic(BaseModel):
     complete: bool = Field(description="Every eligible member is recorded.")
 
 
+def family_not_found() -> ProblemError:
+    return ProblemError(404, "Not Found", "No resident carries this family card number.")
+
+
 @router.get(
     "/{kk}",
     response_model=FamilyPublic,
@@ -40,7 +44,7 @@ class FamilyPublic(BaseModel):
         "The residents on a family card (KK) with their e-KTP status as of `as_of`, how many "
         "must hold an e-KTP, how many of those are recorded, and whether that is all of them. "
         "A client limited to areas sees the members living in its areas, and the counts are of "
-        "those members; none there is a 403."
+        "those members; none there answers 404, as for an unknown KK."
     ),
 )
 async def read_family(
@@ -54,8 +58,9 @@ async def read_family(
         )
         if family is None:
             if principal.limited_to_areas and await queries.family_registered(session, kk):
-                raise outside_areas("Every member of this family")
-            raise ProblemError(404, "Not Found", "No resident carries this family card number.")
+                # Recorded as denied, answered like an unknown KK: existence is not disclosed.
+                raise ConcealedOutsideAreas(family_not_found())
+            raise family_not_found()
     await trail.read_many(AuditAction.FAMILY_READ, (m.nik for m in family.members), detail)
     return FamilyPublic(
         kk=family.kk,

@@ -31,7 +31,7 @@ from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.http.types import IsoDate
 from jemput.shared.reference.areas import AreaLevel, load_area_table
-from jemput.shared.security import ensure_may_see
+from jemput.shared.security import ensure_may_see, ensure_may_see_resident
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
@@ -58,6 +58,7 @@ ReadConnection = Annotated[AsyncConnection, Depends(read_connection)]
 
 
 def not_found() -> ProblemError:
+    # Also the answer for a resident outside the caller's areas: existence is not disclosed.
     return ProblemError(404, "Not Found", "No resident with this NIK is registered.")
 
 
@@ -256,7 +257,7 @@ async def read_resident(
         resident = await queries.get_resident(session, nik)
         if resident is None:
             raise not_found()
-        ensure_may_see(principal, resident.village_code, "This resident")
+        ensure_may_see_resident(principal, resident.village_code, not_found)
     return queries.public_view(resident, as_of or today_in_office())
 
 
@@ -274,7 +275,7 @@ async def read_history(
         village = await queries.village_of(session, nik)
         if village is None:
             raise not_found()
-        ensure_may_see(principal, village, "This resident")
+        ensure_may_see_resident(principal, village, not_found)
         changes = await queries.history(session, nik)
     return [StatusChangePublic.model_validate(change) for change in changes]
 
@@ -305,7 +306,7 @@ async def read_ektp_status(
         found = await queries.partner_status(conn, nik, today_in_office())
         if found is None:
             raise not_found()
-        ensure_may_see(principal, found.village_code, "This resident")
+        ensure_may_see_resident(principal, found.village_code, not_found)
     return EktpStatusPublic(
         nik=found.nik,
         ektp_status=found.ektp_status,

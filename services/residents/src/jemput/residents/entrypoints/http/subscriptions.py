@@ -13,6 +13,8 @@ from jemput.residents.adapters.webhook_tables import PartnerSubscription, Webhoo
 from jemput.residents.domain.webhooks import MAX_AREAS, MAX_NIKS, DeliveryState
 from jemput.residents.entrypoints.http.residents import problem_responses
 from jemput.residents.service_layer import subscriptions
+from jemput.residents.service_layer.webhook_targets import system_resolver
+from jemput.residents.settings import allows_local_webhooks
 from jemput.shared.http.pagination import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -25,7 +27,6 @@ from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.reference.areas import AreaCode
 from jemput.shared.security import Principal, Scope, ensure_may_see, require_scope
-from jemput.shared.settings import Environment
 
 # A partner watching status changes; its subscriptions are its own (by client id).
 Subscriber = Annotated[Principal, Depends(require_scope(Scope.RESIDENTS_SUBSCRIBE))]
@@ -37,8 +38,6 @@ def subscriber_client_id(principal: Subscriber) -> str:
     return principal.client_id
 
 
-# Where a partner's receiver may be plain http on this machine.
-LOCAL_ENVIRONMENTS = (Environment.DEVELOPMENT, Environment.TEST)
 ClientId = Annotated[str, Depends(subscriber_client_id)]
 SubscriptionPath = Annotated[str, Path(max_length=36, description="The subscription's id")]
 DeliveryPath = Annotated[str, Path(max_length=36, description="The delivery's id")]
@@ -52,8 +51,8 @@ class SubscriptionIn(BaseModel):
     url: str = Field(
         min_length=8,
         max_length=2048,
-        description="Where deliveries are POSTed: https (http only to 127.0.0.1 or localhost "
-        "in development and test).",
+        description="Where deliveries are POSTed: https to a public address (http to "
+        "127.0.0.1 or localhost, and internal addresses, only in development and test).",
     )
     niks: list[NikItem] = Field(
         default_factory=list, max_length=MAX_NIKS, description="Residents watched by NIK."
@@ -149,9 +148,12 @@ async def create_subscription(
 ) -> SubscriptionCreated:
     check_watch_within_areas(principal, body)
     client_id = principal.client_id
-    problem = subscriptions.url_problem(
-        body.url, allow_local_http=runtime.settings.environment in LOCAL_ENVIRONMENTS
-    )
+    local = allows_local_webhooks(runtime.settings)
+    problem = subscriptions.url_problem(body.url, allow_local_http=local)
+    if problem is None:
+        problem = await subscriptions.address_problem(
+            body.url, resolver=system_resolver, allow_internal=local
+        )
     if problem is not None:
         raise ProblemError(
             422,
