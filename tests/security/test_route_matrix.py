@@ -83,6 +83,7 @@ PATH_VALUES = {
     "serial": "no-such-kit",
     "session_id": "no-such-session",
     "home_visit_id": "no-such-request",
+    "day": "2026-12-01",  # the outreach tests' fixed "today", not declared closed
     # inventory
     "entry_id": "1",
     "request_id": "no-such-request",
@@ -198,6 +199,7 @@ OUTREACH_RULES: dict[str, Rule] = {
     "POST /v1/plan:accept": _PLAN,
     "POST /v1/closures": _PLAN,
     "GET /v1/closures": _PLAN,
+    "DELETE /v1/closures/{day}": _PLAN,
     "GET /v1/audit/entries": Rule(Scope.AUDIT_READ, REGENCY),
 }
 # Stock and the ledger are per location; a district office's location is its district code.

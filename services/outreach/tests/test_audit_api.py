@@ -140,6 +140,26 @@ async def test_recordings_appointments_and_home_visits_are_audited(outreach: Out
     assert batch_entry["detail"] == f"session {running['id']} recording rec-audit-0003 (batch)"
 
 
+async def test_declaring_and_revoking_a_closure_are_audited(outreach: Outreach) -> None:
+    clerk = caller("outreach:plan", CLERK)
+    day = TOMORROW.isoformat()
+    body = {"day": day, "reason": "Hari jadi kabupaten"}
+    assert (await outreach.client.post("/v1/closures", json=body, headers=clerk)).status_code == 201
+    # The same declaration again changes nothing, and records nothing.
+    assert (await outreach.client.post("/v1/closures", json=body, headers=clerk)).status_code == 200
+    revoked = await outreach.client.delete(f"/v1/closures/{day}", headers=clerk)
+    assert revoked.status_code == 204
+    missing = await outreach.client.delete(f"/v1/closures/{day}", headers=clerk)
+    assert missing.status_code == 404
+
+    declared = await entries(outreach, action="closure.declare")
+    assert seen(declared) == [(CLERK, "closure.declare", "ok")]
+    log = await eventually(outreach, 2, action="closure.revoke")
+    assert seen(log) == [(CLERK, "closure.revoke", "not_found"), (CLERK, "closure.revoke", "ok")]
+    assert {e["detail"] for e in declared + log} == {f"closure {day}"}
+    assert all(e["nik"] is None for e in declared + log)
+
+
 async def test_auditors_only(outreach: Outreach) -> None:
     for headers in (
         caller("outreach:plan outreach:record", CLERK),

@@ -114,6 +114,100 @@ async def test_a_closure_names_the_sessions_already_on_that_day(outreach: Outrea
     assert other.status_code == 409
 
 
+async def test_a_closure_is_refused_on_a_day_a_session_took_place(outreach: Outreach) -> None:
+    team = await outreach.team()
+    running = await outreach.session_in_progress(team)
+    body = {"day": TODAY.isoformat(), "reason": "Banjir di kantor"}
+    under_way = await outreach.client.post("/v1/closures", json=body)
+    assert under_way.status_code == 409, under_way.text
+    assert under_way.headers["content-type"] == "application/problem+json"
+    problem = under_way.json()
+    assert problem["type"].endswith("/sessions-took-place")
+    assert running["id"] in problem["detail"]
+    (error,) = problem["errors"]
+    assert (error["field"], error["code"]) == ("day", "session_took_place")
+    assert error["reason"] == f"session {running['id']} is in_progress; recordings uploaded: 0"
+
+    uploaded = await outreach.client.post(
+        f"/v1/sessions/{running['id']}/recordings",
+        json=recording("rec-closure-0001", "1602055705900012", "TIM1-K1"),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    closed = await outreach.client.post(
+        f"/v1/sessions/{running['id']}:close",
+        json={
+            "outcomes": {
+                "recorded": 1,
+                "failed_to_record": 0,
+                "under_age": 0,
+                "already_has_card": 0,
+                "absent": 0,
+            }
+        },
+    )
+    assert closed.status_code == 200, closed.text
+    # Completed, with its recordings: the day still took place.
+    after = await outreach.client.post("/v1/closures", json=body)
+    assert after.status_code == 409
+    assert [e["reason"] for e in after.json()["errors"]] == [
+        f"session {running['id']} is completed; recordings uploaded: 1"
+    ]
+    listed = await outreach.client.get("/v1/closures", params={"from": TODAY.isoformat()})
+    assert listed.json()["items"] == []
+
+
+async def test_a_planned_session_cannot_start_on_a_closed_day_until_it_is_revoked(
+    outreach: Outreach,
+) -> None:
+    team = await outreach.team()
+    planned = (await outreach.schedule(team, TODAY)).json()
+    body = {"day": TODAY.isoformat(), "reason": "Banjir di kantor"}
+    declared = await outreach.client.post("/v1/closures", json=body)
+    assert declared.status_code == 201, declared.text
+    assert declared.json()["sessions_on_that_day"] == [planned["id"]]
+    start = f"/v1/sessions/{planned['id']}:start"
+    refused = await outreach.client.post(start)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/office-closed")
+    assert "Banjir di kantor" in refused.json()["detail"]
+
+    revoked = await outreach.client.delete(f"/v1/closures/{TODAY.isoformat()}")
+    assert revoked.status_code == 204, revoked.text
+    assert revoked.content == b""
+    listed = await outreach.client.get("/v1/closures", params={"from": TODAY.isoformat()})
+    assert listed.json()["items"] == []
+    started = await outreach.client.post(start)
+    assert started.status_code == 200, started.text
+    assert started.json()["status"] == "in_progress"
+    # The day is open again: a team can be booked on it.
+    other = await outreach.team("Tim 2", kits=1)
+    assert (await outreach.schedule(other, TODAY, village=OTHER_VILLAGE)).status_code == 201
+
+    again = await outreach.client.delete(f"/v1/closures/{TODAY.isoformat()}")
+    assert again.status_code == 404
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["detail"] == "The office is not declared closed on 2026-12-01."
+    past = await outreach.client.delete(f"/v1/closures/{(TODAY - timedelta(days=1)).isoformat()}")
+    assert codes(past) == ["day_in_past"]
+    unreadable = await outreach.client.delete("/v1/closures/besok")
+    assert unreadable.status_code == 422
+    # Closures publish nothing; the sessions' own events are all there is.
+    assert await outreach.outbox_types() == ["session_scheduled", "session_scheduled"]
+
+
+async def test_revoking_a_closure_needs_the_planners_scope(outreach: Outreach) -> None:
+    day = TOMORROW.isoformat()
+    declared = await outreach.client.post("/v1/closures", json={"day": day, "reason": "Banjir"})
+    assert declared.status_code == 201
+    recorder = shared_issuer().headers("outreach:record", client_id="tim-lapangan")
+    district = shared_issuer().headers("outreach:plan", client_id="kec", areas=["16.02.05"])
+    for headers in (recorder, district):
+        refused = await outreach.client.delete(f"/v1/closures/{day}", headers=headers)
+        assert refused.status_code == 403
+    listed = await outreach.client.get("/v1/closures", params={"from": day})
+    assert [c["day"] for c in listed.json()["items"]] == [day]
+
+
 async def test_broken_kits_take_capacity_down(outreach: Outreach) -> None:
     team = await outreach.team(kits=3)
     session = (await outreach.schedule(team, TOMORROW)).json()

@@ -194,6 +194,21 @@ async def test_public_paths_need_no_credentials(client: httpx.AsyncClient) -> No
     assert_problem(await client.get("/nowhere"), 401)  # unknown paths reveal nothing
 
 
+async def test_the_documentation_pages_load_their_files_from_the_service(
+    client: httpx.AsyncClient,
+) -> None:
+    for page in ("/docs", "/redoc"):
+        answer = await client.get(page)
+        assert answer.status_code == 200, page
+        assert "/docs-assets/" in answer.text and "cdn" not in answer.text, page
+        policy = answer.headers["content-security-policy"]
+        assert policy.startswith("default-src 'self'; script-src 'self' "), page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png"):
+        assert (await client.get(f"/docs-assets/{asset}")).status_code == 200, asset
+    # Only the files the pages load are public.
+    assert_problem(await client.get("/docs-assets/nothing.js"), 401)
+
+
 async def test_the_openapi_document_names_each_operation_scope(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     read = document["paths"]["/v1/residents/{nik}"]["get"]

@@ -26,6 +26,10 @@ class AuditAction(StrEnum):
     HOME_VISIT_CREATE = "home_visit.create"
     HOME_VISIT_LIST = "home_visit.list"
     HOME_VISIT_CLOSE = "home_visit.close"
+    # An office closure names no resident, but revoking one deletes it: the log keeps who
+    # declared and who revoked it.
+    CLOSURE_DECLARE = "closure.declare"
+    CLOSURE_REVOKE = "closure.revoke"
     # inventory
     PRINT_JOB_READ = "print_job.read"
     PRINT_JOB_LIST = "print_job.list"

@@ -21,6 +21,7 @@ from prometheus_client import (
 from starlette.middleware import Middleware
 
 from jemput.shared import tracing
+from jemput.shared.http.docs import install_docs
 from jemput.shared.http.openapi import document_problems
 from jemput.shared.http.problems import install_problem_handlers, problem_response
 from jemput.shared.security.principal import PRINCIPAL_SCOPE_KEY
@@ -48,7 +49,16 @@ def create_app(
     `middleware` (outermost first) runs inside the request context, so its responses carry
     the request id and are logged too.
     """
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # The documentation pages are the service's own, with their files (no CDN).
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_docs(app)
     install_problem_handlers(app)
     document_problems(app)
     for layer in reversed(middleware):  # each add_middleware wraps the ones added before

@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from jemput.shared.http.docs import PUBLIC_DOCS_PATHS
 from jemput.shared.http.problems import ProblemError, problem_error_response
 from jemput.shared.security.authenticator import API_KEY_HEADER, Authenticator
 from jemput.shared.security.errors import (
@@ -26,10 +27,9 @@ from jemput.shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
-# Probes, metrics scrapers and people reading the API documentation carry no credentials.
-PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-)
+# Probes, metrics scrapers and people reading the API documentation (its pages and the files
+# they load) carry no credentials.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"}) | PUBLIC_DOCS_PATHS
 
 
 class RequestGuard:

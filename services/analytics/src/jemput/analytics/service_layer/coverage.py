@@ -162,9 +162,15 @@ async def coverage(
     conn = await core_connection(session)
     tables = tables or await active_tables(conn)
     counts = await counts_by(conn, tables, as_of, group=CHILD_GROUP[area.level], within=area)
-    children_areas = [area] if area.level is AreaLevel.VILLAGE else areas.children(area.code)
+    # A village has no child areas: its own residents are its total.
     children = [
-        AreaCoverage(child, counts.get(child.code, AreaCounts())) for child in children_areas
+        AreaCoverage(child, counts.get(child.code, AreaCounts()))
+        for child in areas.children(area.code)
     ]
-    total = AreaCoverage(area, sum((c.counts for c in children), AreaCounts()))
+    total = AreaCoverage(
+        area,
+        counts.get(area.code, AreaCounts())
+        if area.level is AreaLevel.VILLAGE
+        else sum((c.counts for c in children), AreaCounts()),
+    )
     return CoverageReport(area=area, as_of=as_of, total=total, children=children)

@@ -77,3 +77,10 @@ def check_outcomes(outcomes: Outcomes, *, uploaded: int, residents: int) -> None
             f"reported {reported} recorded; {uploaded} recordings uploaded for the session",
             **counts,
         )
+
+
+def took_place(status: SessionStatus, uploaded: int) -> bool:
+    """A session that has started (in progress, completed) or holds recordings happened on its
+    day, so the office cannot be declared closed that day. A merely planned session does not
+    block a closure: it can still be cancelled, and it cannot start while the day is closed."""
+    return status in (S.IN_PROGRESS, S.COMPLETED) or uploaded > 0

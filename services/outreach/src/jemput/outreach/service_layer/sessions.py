@@ -12,7 +12,13 @@ from sqlalchemy import false, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.outreach.adapters.tables import HomeVisit, OutreachSession, Recording, SessionKit
+from jemput.outreach.adapters.tables import (
+    HomeVisit,
+    OfficeClosure,
+    OutreachSession,
+    Recording,
+    SessionKit,
+)
 from jemput.outreach.domain.lifecycle import (
     RecordedBelowUploads,
     RecordingsMissing,
@@ -108,7 +114,9 @@ async def uploaded_counts(session: AsyncSession, session_ids: Sequence[str]) -> 
 async def start(
     session: AsyncSession, session_id: str, *, today: date, now: datetime
 ) -> OutreachSession:
-    """Planned → in progress, on the session's day or later. Starting again changes nothing."""
+    """Planned → in progress, on the session's day or later, unless the office is declared
+    closed that day (cancel the session, or revoke the closure). Starting again changes
+    nothing."""
     row = await get(session, session_id, lock=True)
     if row.status is SessionStatus.IN_PROGRESS:
         return row
@@ -117,6 +125,15 @@ async def start(
         check_start(row.day, today)
     except TooEarly as early:
         raise conflict(str(early), "session-too-early") from None
+    # Read after the session's lock: a closure declared at the same moment is seen here, or
+    # sees this session under way (`closures.declare`).
+    closure = await session.get(OfficeClosure, row.day)
+    if closure is not None:
+        raise conflict(
+            f"The office is declared closed on {row.day.isoformat()} ({closure.reason}); "
+            "cancel the session or revoke the closure (DELETE /v1/closures/{day}).",
+            "office-closed",
+        )
     row.status = SessionStatus.IN_PROGRESS
     row.started_at = now
     session.add(row)
