@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.inventory.adapters import residents
+from jemput.inventory.adapters.residents import villages_of
 from jemput.inventory.service_layer import print_queue, register
 from jemput.inventory.service_layer.print_queue import Recording
 from jemput.shared.events.outreach import RecordingCapturedV1
@@ -43,7 +43,7 @@ class PrintQueueHandlers:
         payloads: list[RecordingCapturedV1] = [event.payload for event in events]
         # The event names the session's village; the job takes the resident's own when the
         # register told us (and a snapshot coming later moves it there).
-        villages = await residents.villages_of(session, (p.nik for p in payloads))
+        villages = await villages_of(session, (p.nik for p in payloads))
         recordings = [
             Recording(p.nik, villages.get(p.nik, p.village_code), p.captured_at) for p in payloads
         ]
