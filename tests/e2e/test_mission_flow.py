@@ -31,7 +31,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -95,7 +95,9 @@ def the_register(today: date) -> list[Person]:
     return people
 
 
-def register_csv(people: list[Person]) -> bytes:
+def register_csv(people: list[Person], ektp: Mapping[str, str] | None = None) -> bytes:
+    """The register as the office exports it; `ektp`: NIK → `STAT_EKTP` (BELUM_REKAM when
+    absent)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS)
     writer.writeheader()
@@ -109,6 +111,7 @@ def register_csv(people: list[Person]) -> bytes:
                 "JENIS_KLMIN": "PEREMPUAN" if person.sex is Sex.FEMALE else "LAKI-LAKI",
                 "STAT_KWN": "KAWIN" if person.adult else "BELUM KAWIN",
                 "KODE_DESA": person.village,
+                "STAT_EKTP": (ektp or {}).get(person.nik, ""),
             }
         )
     return out.getvalue().encode()
@@ -756,3 +759,116 @@ async def print_and_issue(office: Office, jobs: list[dict[str, Any]], serials: A
         assert printed["state"] == "printed", printed
         handed = await office.call("printer", "POST", f"/v1/print-jobs/{job['id']}:issue")
         assert handed["state"] == "issued", handed
+
+
+async def test_a_register_of_recorded_residents_fills_the_print_queue(fleet: Fleet) -> None:
+    """A register whose rows say SUDAH_REKAM or PRINT_READY_RECORD (no recording day given)
+    puts those residents in inventory's print queue, in their own villages, dated by the
+    import and listed in that order; with no blank they hold SUKETs and the forecast owes
+    their cards and asks the ministry for them. The central result for the imported
+    SUDAH_REKAM residents keeps their jobs, villages, days and SUKETs; arriving blanks serve
+    them in the order listed."""
+    people = the_register(today_in_office())
+    by_nik = {p.nik: p for p in people}
+    adults = [p for p in people if p.adult]
+    sudah_rekam = [p.nik for p in adults[:3]]  # Kayu Agung's first village
+    cleared = [p.nik for p in adults[10:12]]  # its second village
+    ektp = (
+        dict.fromkeys(sudah_rekam, "SUDAH_REKAM")
+        | dict.fromkeys(cleared, "PRINT_READY_RECORD")
+        | {adults[5].nik: "CARD_ISSUED"}  # has a card: no job
+    )
+    owed = len(sudah_rekam) + len(cleared)
+
+    async with Office(fleet) as office:
+
+        async def forecast_owes(cards: int) -> None:
+            found = await office.call("printer", "GET", "/v1/forecast")
+            assert found["print_ready_backlog"] + found["sukets_waiting_for_blank"] == cards, found
+            # No day of use is over yet: the whole request is the cards owed.
+            assert found["suggested_request"] == cards, found
+
+        before = datetime.now(WIB)
+        job = await office.call(
+            "clerk",
+            "POST",
+            "/v1/import-jobs",
+            expect=202,
+            params={"file_name": "kayu-agung.csv"},
+            content=register_csv(people, ektp),
+            headers={"content-type": "text/csv"},
+        )
+
+        async def imported() -> None:
+            state = await office.call("clerk", "GET", f"/v1/import-jobs/{job['id']}")
+            assert state["state"] == "succeeded", state
+
+        await office.converge("import job", imported)
+        after = datetime.now(WIB)
+        queued = Expected(
+            statuses(sudah_rekam=len(sudah_rekam), print_ready=len(cleared), card_issued=1),
+            owed,
+            {},
+            Counter({"waiting_for_blank": owed}),
+        )
+        seen = await office.agree("recorded register imported", queued)
+        assert {j["nik"] for j in seen.jobs} == set(sudah_rekam) | set(cleared)
+        days = [datetime.fromisoformat(j["recorded_at"]) for j in seen.jobs]
+        assert days == sorted(days)
+        assert all(before <= day <= after for day in days), (before, days, after)
+        for found in seen.jobs:
+            assert found["village_code"] == by_nik[found["nik"]].village, found
+            assert found["print_ready"] == (found["nik"] in cleared), found
+        await office.converge("forecast owes the imported", lambda: forecast_owes(owed))
+
+        # The national system clears the imported SUDAH_REKAM residents.
+        results = await office.call(
+            "central",
+            "POST",
+            "/v1/central-results",
+            json={"results": [{"nik": n, "result": "PRINT_READY_RECORD"} for n in sudah_rekam]},
+        )
+        assert {r["outcome"] for r in results["results"]} == {"applied"}, results
+        all_cleared = Expected(
+            statuses(print_ready=owed, card_issued=1),
+            owed,
+            {},
+            Counter({"waiting_for_blank": owed}),
+        )
+        kept = {
+            j["id"]: (j["village_code"], j["recorded_at"], j["suket_number"]) for j in seen.jobs
+        }
+        seen = await office.agree("imported residents cleared", all_cleared)
+        assert all(j["print_ready"] for j in seen.jobs)
+        assert {
+            j["id"]: (j["village_code"], j["recorded_at"], j["suket_number"]) for j in seen.jobs
+        } == kept
+
+        # Two blanks arrive: the first two of the queue take them.
+        receipt = await office.call(
+            "printer",
+            "POST",
+            "/v1/receipts",
+            expect=201,
+            json={
+                "quantity": 2,
+                "allocation_reference": "B-001/DUKCAPIL/2026",
+                "serial_from": "KTP-000001",
+                "serial_to": "KTP-000002",
+            },
+        )
+        assert receipt["waiting_jobs_served"] == 2
+        served = Expected(
+            all_cleared.statuses,
+            owed,  # SUKETs are cleared when the card is handed over, not before
+            {"office": (2, 2)},
+            Counter({"printable": 2, "waiting_for_blank": owed - 2}),
+        )
+        after_receipt = await office.agree("blanks serve the imported", served)
+        states = {j["id"]: j["state"] for j in after_receipt.jobs}
+        assert [states[j["id"]] for j in seen.jobs] == ["printable"] * 2 + ["waiting_for_blank"] * (
+            owed - 2
+        )
+        await office.converge("forecast owes the rest", lambda: forecast_owes(owed - 2))
+    for service in SERVICES:
+        assert "Traceback" not in fleet.logs(service, 10**7), f"{service} logged a traceback"

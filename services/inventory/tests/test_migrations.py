@@ -20,6 +20,7 @@ from jemput.shared.testing.fixtures import migrate, migrations_dir
 
 NEW_TABLES = {"stock_day", "blank_batch", "used_blank", "blank_request", "idempotent_request"}
 AUDIT_TABLES = {"audit_log", "audit_chain_head"}
+RESIDENT_TABLES = {"resident_village"}  # 0006
 # 2 November 08:00 WIB, and the next day.
 DAY_ONE = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 DAY_TWO = datetime(2026, 11, 3, 1, 0, tzinfo=UTC)
@@ -36,11 +37,13 @@ async def tables(database_url: str) -> set[str]:
 
 async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     await migrate("inventory", database_url)
-    everything = NEW_TABLES | AUDIT_TABLES | {"ledger_entry", "print_job", "suket"}
+    everything = (
+        NEW_TABLES | AUDIT_TABLES | RESIDENT_TABLES | {"ledger_entry", "print_job", "suket"}
+    )
     assert await tables(database_url) >= everything
     config = alembic_config(migrations_dir("inventory"), database_url)
     await asyncio.to_thread(command.downgrade, config, "0003")
-    assert not (NEW_TABLES | AUDIT_TABLES) & await tables(database_url)
+    assert not (NEW_TABLES | AUDIT_TABLES | RESIDENT_TABLES) & await tables(database_url)
     await migrate("inventory", database_url)
     assert await tables(database_url) >= everything
 

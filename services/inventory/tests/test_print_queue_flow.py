@@ -5,8 +5,9 @@ release theirs; printing the same card twice at once gives one success."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 import pytest
 from sqlmodel import select
@@ -14,11 +15,18 @@ from sqlmodel import select
 from jemput.inventory.adapters.tables import PrintJob, Suket
 from jemput.inventory.bootstrap import bootstrap
 from jemput.inventory.domain.ledger import Entry, EntryKind, Stock
-from jemput.inventory.service_layer import ledger, print_queue
+from jemput.inventory.service_layer import forecasting, ledger, print_queue
 from jemput.inventory.settings import InventorySettings
+from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
 from jemput.shared.events.outreach import RecordingCapturedV1
-from jemput.shared.events.residents import DuplicateFlaggedV1, PrintReadyV1
+from jemput.shared.events.residents import (
+    DuplicateFlaggedV1,
+    PrintReadyV1,
+    ResidentChangedV1,
+    ResidentRegisteredV1,
+    ResidentSnapshot,
+)
 from jemput.shared.messaging.kafka import ensure_topics, make_producer
 from jemput.shared.runtime import ServiceRuntime
 from jemput.shared.testing.fixtures import migrate
@@ -50,9 +58,7 @@ async def inventory(
         await runtime.stop()
 
 
-async def publish(
-    runtime: ServiceRuntime, events: list[RecordingCapturedV1 | PrintReadyV1 | DuplicateFlaggedV1]
-) -> None:
+async def publish(runtime: ServiceRuntime, events: Sequence[EventPayload]) -> None:
     settings = runtime.settings
     await ensure_topics(
         settings.kafka_bootstrap_servers,
@@ -226,3 +232,188 @@ async def test_a_print_ready_without_a_recording_takes_the_residents_village_and
     async with inventory.sessions() as session:
         sukets = (await session.exec(select(Suket).where(Suket.nik == nik(900)))).all()
     assert [s.issued_at for s in sukets] == [recorded]
+
+
+# --- the register's snapshots -----------------------------------------------------------------
+
+VILLAGE, SESSION_VILLAGE = "16.02.05.1003", "16.02.05.1001"
+
+
+def registered(
+    i: int,
+    status: str,
+    *,
+    recorded_at: datetime | None = None,
+    domicile: Literal["RESIDENT", "MOVED_OUT", "DECEASED"] = "RESIDENT",
+    changed: bool = False,
+) -> ResidentSnapshot:
+    kind = ResidentChangedV1 if changed else ResidentRegisteredV1
+    return kind(
+        nik=nik(i),
+        village_code=VILLAGE,
+        birth_date=date(1980, 1, 1),
+        sex="L",
+        marital_status="KAWIN",
+        ektp_status=status,
+        domicile_status=domicile,
+        recorded_at=recorded_at,
+    )
+
+
+async def jobs_of(runtime: ServiceRuntime, i: int) -> list[PrintJob]:
+    async with runtime.sessions() as session:
+        return list((await session.exec(select(PrintJob).where(PrintJob.nik == nik(i)))).all())
+
+
+async def sukets_of(runtime: ServiceRuntime) -> dict[str, list[datetime]]:
+    async with runtime.sessions() as session:
+        found: dict[str, list[datetime]] = {}
+        for suket in (await session.exec(select(Suket))).all():
+            found.setdefault(suket.nik, []).append(suket.issued_at)
+        return found
+
+
+async def owed(runtime: ServiceRuntime) -> tuple[int, int]:
+    async with runtime.sessions() as session:
+        return await forecasting.owed(session, "office")
+
+
+async def test_register_snapshots_put_recorded_residents_in_the_queue_by_recording_day(
+    inventory: ServiceRuntime,
+) -> None:
+    """Residents the register says are recorded (or cleared) enter the print queue with their
+    own village and recording day, get a SUKET with no blank free, count as owed, and take
+    arriving blanks oldest recording first; the others make no job."""
+    older, newer = T0 - timedelta(days=30), T0 - timedelta(days=10)
+    sent = datetime.now(UTC)
+    await publish(
+        inventory,
+        [
+            registered(1, "SUDAH_REKAM", recorded_at=newer),
+            registered(2, "PRINT_READY_RECORD", recorded_at=older),
+            registered(3, "SUDAH_REKAM"),  # no recording day: the event's time
+            registered(4, "BELUM_REKAM"),
+            registered(5, "CARD_PRINTED", recorded_at=older),
+            registered(6, "DUPLICATE", recorded_at=older),
+            registered(7, "SUDAH_REKAM", recorded_at=older, domicile="MOVED_OUT"),
+            registered(8, "PRINT_READY_RECORD", recorded_at=older, domicile="DECEASED"),
+        ],
+    )
+    await until_caught_up(inventory)
+    state = await jobs(inventory)
+    assert set(state) == {nik(1), nik(2), nik(3)}
+    assert (state[nik(1)].recorded_at, state[nik(1)].print_ready) == (newer, False)
+    assert (state[nik(2)].recorded_at, state[nik(2)].print_ready) == (older, True)
+    assert sent <= state[nik(3)].recorded_at <= datetime.now(UTC)
+    assert {job.village_code for job in state.values()} == {VILLAGE}
+    # No blank at all: each got one SUKET, dated by the recording, as a field recording would.
+    assert await sukets_of(inventory) == {n: [job.recorded_at] for n, job in state.items()}
+    assert await owed(inventory) == (0, 3)
+
+    # Two blanks arrive: the two oldest recordings take them, whatever order they came in.
+    async with inventory.sessions() as session, session.begin():
+        _, served = await print_queue.receive_blanks(
+            session,
+            inventory.outbox,
+            quantity=2,
+            location="office",
+            reference="B-1",
+            serial_from="K-0001",
+            serial_to="K-0002",
+            actor="t",
+        )
+    assert served == 2
+    state = await jobs(inventory)
+    assert [state[nik(i)].has_blank for i in (2, 1, 3)] == [True, True, False]
+    assert await owed(inventory) == (0, 1)
+
+    # The central result for the imported SUDAH_REKAM resident, without a recording day: the
+    # job it finds keeps the resident's village and day, and the one SUKET.
+    await publish(inventory, [PrintReadyV1(nik=nik(1), village_code=VILLAGE, decided_at=T0)])
+    await until_caught_up(inventory)
+    [job] = await jobs_of(inventory, 1)
+    assert (job.village_code, job.recorded_at, job.print_ready) == (VILLAGE, newer, True)
+    assert (await sukets_of(inventory))[nik(1)] == [newer]
+
+
+async def test_every_path_to_a_residents_job_makes_one_job_and_one_suket(
+    inventory: ServiceRuntime,
+) -> None:
+    """A field recording, the register's snapshots of it (again and again), the central result
+    and a snapshot that is behind the printing all meet on one job; the job's village is the
+    resident's, never the session's; a snapshot saying not recorded leaves a job as it is."""
+    await publish(
+        inventory,
+        [
+            RecordingCapturedV1(
+                recording_id="r10", nik=nik(10), captured_at=T0, village_code=SESSION_VILLAGE
+            ),
+            registered(12, "BELUM_REKAM"),
+        ],
+    )
+    await until_caught_up(inventory)
+    # The register spoke first for resident 12: the recording's job takes their village.
+    await publish(
+        inventory,
+        [
+            RecordingCapturedV1(
+                recording_id="r12",
+                nik=nik(12),
+                captured_at=T0 + timedelta(hours=2),
+                village_code=SESSION_VILLAGE,
+            )
+        ],
+    )
+    await until_caught_up(inventory)
+    [job] = await jobs_of(inventory, 12)
+    assert job.village_code == VILLAGE
+    [job] = await jobs_of(inventory, 10)
+    assert job.village_code == SESSION_VILLAGE  # the register has not named it yet
+
+    await publish(
+        inventory,
+        [
+            registered(10, "SUDAH_REKAM", recorded_at=T0),
+            registered(10, "SUDAH_REKAM", recorded_at=T0, changed=True),
+            registered(10, "PRINT_READY_RECORD", recorded_at=T0, changed=True),
+            PrintReadyV1(
+                nik=nik(10), village_code=VILLAGE, decided_at=T0 + timedelta(days=2), recorded_at=T0
+            ),
+            registered(11, "SUDAH_REKAM", recorded_at=T0 + timedelta(hours=1)),
+        ],
+    )
+    await until_caught_up(inventory)
+    [job] = await jobs_of(inventory, 10)
+    assert (job.village_code, job.recorded_at, job.print_ready) == (VILLAGE, T0, True)
+    sukets = await sukets_of(inventory)
+    assert (sukets[nik(10)], sukets[nik(11)]) == ([T0], [T0 + timedelta(hours=1)])
+
+    # A blank arrives for the older recording and resident 10's card is printed; the register, behind, still says
+    # print-ready, and resident 11 turns up as not recorded: nothing new, nothing undone.
+    async with inventory.sessions() as session, session.begin():
+        await print_queue.receive_blanks(
+            session,
+            inventory.outbox,
+            quantity=1,
+            location="office",
+            reference="B-1",
+            serial_from="K-0001",
+            serial_to="K-0001",
+            actor="t",
+        )
+    async with inventory.sessions() as session, session.begin():
+        await print_queue.print_card(
+            session, inventory.outbox, job_id=job.id, card_serial="K-0001", at=T0, actor="t"
+        )
+    await publish(
+        inventory,
+        [
+            registered(10, "PRINT_READY_RECORD", recorded_at=T0, changed=True),
+            registered(11, "BELUM_REKAM", changed=True),
+        ],
+    )
+    await until_caught_up(inventory)
+    assert [j.state for j in await jobs_of(inventory, 10)] == ["PRINTED"]
+    assert [j.state for j in await jobs_of(inventory, 11)] == ["OPEN"]
+    sukets = await sukets_of(inventory)
+    assert (len(sukets[nik(10)]), len(sukets[nik(11)])) == (1, 1)

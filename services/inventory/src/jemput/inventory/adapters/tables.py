@@ -1,6 +1,6 @@
 """The inventory database: the ledger (append-only), the per-location balance and daily
-snapshot it keeps, received serial ranges and used blanks, print jobs, SUKETs, requests to
-the ministry and the answers of idempotent requests."""
+snapshot it keeps, received serial ranges and used blanks, print jobs, SUKETs, residents'
+villages, requests to the ministry and the answers of idempotent requests."""
 
 from __future__ import annotations
 
@@ -158,6 +158,16 @@ class BlankRequest(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=_now, sa_type=UtcDateTime())
+
+
+class ResidentVillage(SQLModel, table=True):
+    """Each resident's own village, from the register's snapshot events: a print job takes it,
+    never the village of the session that recorded the resident."""
+
+    __tablename__ = "resident_village"
+
+    nik: str = Field(primary_key=True, max_length=16)
+    village_code: str = Field(max_length=13)
 
 
 class IdempotentRequest(SQLModel, table=True):

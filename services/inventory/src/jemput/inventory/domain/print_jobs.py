@@ -45,3 +45,17 @@ def print_refusal(state: str, *, has_blank: bool, print_ready: bool) -> str | No
     if not has_blank:
         return "no blank is reserved for this job"
     return None
+
+
+# The register's statuses of a recorded resident still owed a card; the cleared one makes the
+# job printable. Before them nothing was recorded, after them the card exists, and DUPLICATE
+# is not one identity yet: none of those starts a job.
+RECORDED_WITHOUT_CARD = frozenset({"SUDAH_REKAM", "PRINT_READY_RECORD"})
+CLEARED = "PRINT_READY_RECORD"
+
+
+def owed_a_card(ektp_status: str, domicile_status: str) -> bool:
+    """Whether the register's view of a resident puts them in the print queue: recorded, no
+    card yet, and still living in the regency (a card is not printed for who moved away or
+    died)."""
+    return ektp_status in RECORDED_WITHOUT_CARD and domicile_status == "RESIDENT"

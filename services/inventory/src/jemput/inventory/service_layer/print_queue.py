@@ -148,7 +148,7 @@ async def on_prints_ready(
     """Residents cleared for printing (NIK, when): their open jobs become printable. A result
     that overtook its recording event (or a resident imported as recorded) starts the job
     itself, with the resident's village and recording day from `residents` when known (the
-    decision's moment otherwise)."""
+    decision's moment otherwise); a job there was takes the resident's village from it."""
     known = residents or {}
     jobs = await open_jobs(session, [nik for nik, _ in decisions])
     missing = [
@@ -160,6 +160,8 @@ async def on_prints_ready(
         jobs.update(await on_recordings(session, outbox, missing, actor=actor, at=at))
     for nik, _ in decisions:
         jobs[nik].print_ready = True
+        if nik in known and known[nik].village_code is not None:
+            jobs[nik].village_code = known[nik].village_code
         session.add(jobs[nik])
     return jobs
 
