@@ -98,6 +98,17 @@ class Inventory:
                 )
         return job
 
+    async def flag_duplicate(self, serial: int, *, at: datetime | None = None) -> None:
+        """A `duplicate_flagged` result as the consumer applies it."""
+        async with self.runtime.sessions() as session, session.begin():
+            await print_queue.on_duplicate(
+                session,
+                self.runtime.outbox,
+                nik=nik(serial),
+                actor="/jemput/residents",
+                at=at or self.clock.now(),
+            )
+
     async def outbox_types(self) -> list[str]:
         async with self.runtime.engine.connect() as conn:
             rows = await conn.execute(sa.select(outbox.c.event_type).order_by(outbox.c.id))
