@@ -118,15 +118,19 @@ class Inventory:
 async def start_inventory(
     database_url: str, kafka_bootstrap: str, kafka_namespace: str, **settings: Any
 ) -> AsyncIterator[Inventory]:
+    """The app on a migrated database; `settings` add to or replace the defaults (by default
+    neither the relay nor the consumer runs)."""
     await migrate("inventory", database_url)
+    defaults: dict[str, Any] = {
+        "relay_enabled": False,
+        "consumer_enabled": False,
+        "rate_limit_per_minute": 1_000_000,
+    }
     config = InventorySettings(
         database_url=database_url,
         kafka_bootstrap_servers=kafka_bootstrap,
         kafka_namespace=kafka_namespace,
-        relay_enabled=False,
-        consumer_enabled=False,
-        rate_limit_per_minute=1_000_000,
-        **settings,
+        **(defaults | settings),
     )
     clock = FixedClock(NOW)
     async with app_client(create_app, config) as (client, app):
