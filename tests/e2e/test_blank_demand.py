@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jemput.analytics.entrypoints.http.app import create_app as create_analytics_app
 from jemput.analytics.service_layer.projections import handlers as analytics_handlers
@@ -44,7 +45,7 @@ RESIDENTS = range(1, 6)
 class Office:
     inventory: Inventory
     analytics: httpx.AsyncClient
-    analytics_engine: sa.ext.asyncio.AsyncEngine
+    analytics_engine: AsyncEngine
 
     async def print_card(self, job_id: str, serial: str) -> None:
         response = await self.inventory.client.post(

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from jemput.analytics.entrypoints.http.app import create_app as create_analytics_app
 from jemput.analytics.settings import AnalyticsSettings
@@ -31,6 +32,7 @@ from jemput.residents.settings import ResidentsSettings
 from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.messaging.kafka import ensure_topics
 from jemput.shared.nik import Sex, make_nik
+from jemput.shared.settings import ServiceSettings
 from jemput.shared.testing.apps import app_client
 from jemput.shared.testing.fixtures import migrate
 
@@ -80,8 +82,11 @@ async def services(
 ) -> AsyncIterator[Services]:
     topics = [f"{kafka_namespace}jemput.{p}.v1" for p in ("residents", "outreach", "inventory")]
     await ensure_topics(kafka_bootstrap, topics, partitions=3)
-    kafka = {"kafka_bootstrap_servers": kafka_bootstrap, "kafka_namespace": kafka_namespace}
-    apps = {
+    kafka: dict[str, Any] = {
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "kafka_namespace": kafka_namespace,
+    }
+    apps: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings], dict[str, Any]]] = {
         "residents": (create_residents_app, ResidentsSettings, {"webhooks_enabled": False}),
         "inventory": (create_inventory_app, InventorySettings, {}),
         "analytics": (create_analytics_app, AnalyticsSettings, {"relay_enabled": False}),

@@ -130,8 +130,10 @@ def _resident_change(event: InboundEvent[Any]) -> Change:
     if isinstance(p, SuketStatusChangedV1):
         # The register's flag: set, it dates the SUKET; cleared, the events that cleared it
         # (card_issued, suket_revoked) come from inventory and count themselves.
-        flagged = office_day(p.changed_at) if p.suket_outstanding else None
-        return lambda facts: facts.suket(flagged) if flagged is not None else facts
+        if not p.suket_outstanding:
+            return lambda facts: facts
+        flagged_on = office_day(p.changed_at)
+        return lambda facts: facts.suket(flagged_on)
     raise TypeError(f"not an event about a resident: {type(p).__name__}")
 
 
