@@ -71,7 +71,8 @@ async def stock(
     tables = tables or await active_tables(conn)
     s, r = tables.stock.c, tables.resident.c
     since = as_of - timedelta(days=USE_WINDOW)
-    demand = await daily_demand(conn, tables, as_of, demand_window)
+    rows = (await conn.execute(select(tables.stock).order_by(s.location))).all()
+    demand = await daily_demand(conn, tables, [row.location for row in rows], as_of, demand_window)
     locations = [
         LocationStock(
             location=row.location,
@@ -81,7 +82,7 @@ async def stock(
             low_threshold=row.low_threshold,
             changed_at=row.changed_at,
         )
-        for row in (await conn.execute(select(tables.stock).order_by(s.location))).all()
+        for row in rows
     ]
     owed = (
         await conn.execute(
@@ -121,34 +122,41 @@ async def stock(
 
 
 async def daily_demand(
-    conn: AsyncConnection, tables: ReadModelTables, as_of: date, window: int
+    conn: AsyncConnection, tables: ReadModelTables, locations: list[str], as_of: date, window: int
 ) -> dict[str, float]:
     """Each location's daily demand as inventory's `/v1/forecast` gives it on `as_of`: the
     demand of the `window` complete days before `as_of` (that day is not over), from the
     location's first day at most, divided by those days."""
     m = tables.stock_movement.c
     last = as_of - timedelta(days=1)
-    first_days = dict(
-        (await conn.execute(select(m.location, func.min(m.day)).group_by(m.location))).all()
-    )
-    signed = case(
-        *((m.entry_kind == kind, sign * m.quantity) for kind, sign in DEMAND_SIGNS.items()),
-        else_=0,
-    )
-    sums = dict(
-        (
-            await conn.execute(
-                select(m.location, func.sum(signed))
-                .where(m.day > last - timedelta(days=window), m.day <= last)
-                .group_by(m.location)
-            )
-        ).all()
-    )
     demand = {}
-    for location, opened in first_days.items():
+    for location in locations:
+        # One indexed lookup per location (the index is on location, day).
+        opened = (
+            await conn.execute(select(func.min(m.day)).where(m.location == location))
+        ).scalar()
+        if opened is None:
+            continue
         first = max(_as_date(opened), last - timedelta(days=window - 1))
         days = (last - first).days + 1
-        demand[location] = int(sums.get(location) or 0) / days if days > 0 else 0.0
+        if days <= 0:
+            demand[location] = 0.0
+            continue
+        signed = case(
+            *((m.entry_kind == kind, sign * m.quantity) for kind, sign in DEMAND_SIGNS.items()),
+            else_=0,
+        )
+        total = (
+            await conn.execute(
+                select(func.sum(signed)).where(
+                    m.location == location,
+                    m.day >= first,
+                    m.day <= last,
+                    m.entry_kind.in_(list(DEMAND_SIGNS)),
+                )
+            )
+        ).scalar()
+        demand[location] = int(total or 0) / days
     return demand
 
 
