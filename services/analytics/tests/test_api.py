@@ -268,16 +268,18 @@ async def test_stock_days_of_cover(client: httpx.AsyncClient) -> None:
     got = (await client.get("/v1/stock", params={"as_of": AS_OF})).json()
     office, district = got["locations"]
     assert (office["location"], office["on_hand"], office["reserved"]) == ("kantor", 94, 8)
-    # 15 blanks reserved or spoiled in the 14 days to 28 Nov: 86 available / (15/14) a day.
+    # Inventory's forecast's daily demand: 5 printed and 1 spoiled over the 18 complete days
+    # from the location's first entry (10 Nov) to 27 Nov; reserving is not demand yet.
     assert office["available"] == 86
-    assert office["days_of_cover"] == round(86 / (15 / 14), 1)
+    assert office["daily_use"] == round(6 / 18, 4)
+    assert office["days_of_cover"] == round(86 / (6 / 18), 1)
     assert (district["location"], district["low"], district["low_threshold"]) == (
         "kecamatan-05",
         True,
         5,
     )
-    # The total counts the SUKET of the 20th as a blank wanted: (15 + 1) / 14 a day.
-    assert got["total"]["daily_use"] == round(16 / 14, 4)
+    # The total is the locations' sum (the SUKET was counted at the office, which has no stock).
+    assert got["total"]["daily_use"] == round(6 / 18, 4)
     assert (got["suket_outstanding"], got["sukets_issued_last_14_days"]) == (1, 1)
     table = rows(await client.get("/v1/stock", params={"as_of": AS_OF, "format": "csv"}))
     assert [r["location"] for r in table] == ["kantor", "kecamatan-05", "*"]

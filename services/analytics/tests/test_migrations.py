@@ -9,6 +9,8 @@ from datetime import date
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 
 from jemput.analytics.adapters.tables import read_model_tables
 from jemput.analytics.service_layer.coverage import coverage
@@ -111,3 +113,35 @@ async def test_home_visits_join_every_generation_there_is(database_url: str) -> 
     assert "home_visit_g1" not in downgraded and "home_visit_g2" not in downgraded
     assert "resident_g1" in downgraded
     assert again["home_visit_g1"] == again["home_visit_g2"] == expected
+
+
+async def test_suket_revocation_columns_join_every_generation_there_is(database_url: str) -> None:
+    """A database at 0004 from before revoked SUKETs: its generations' resident tables get the
+    columns a rebuild makes, in the same order; downgrading takes them away."""
+    config = alembic_config(migrations_dir("analytics"), database_url)
+    await asyncio.to_thread(command.upgrade, config, "0004")
+    engine = create_engine(database_url)
+    added = ("suket_at", "suket_revoked_on", "suket_revoked_at")
+
+    def drop_new_columns(sync: sa.Connection) -> None:
+        operations = Operations(MigrationContext.configure(sync))
+        with operations.batch_alter_table("resident_g1") as table:
+            for column in added:
+                table.drop_column(column)
+
+    async def columns() -> list[str]:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("resident_g1")]
+            )
+
+    async with engine.begin() as conn:
+        await conn.run_sync(drop_new_columns)
+    assert not set(added) & set(await columns())
+    await migrate("analytics", database_url)
+    upgraded = await columns()
+    await asyncio.to_thread(command.downgrade, config, "0004")
+    downgraded = await columns()
+    await engine.dispose()
+    assert upgraded == [c.name for c in read_model_tables(1).resident.columns]
+    assert not set(added) & set(downgraded)

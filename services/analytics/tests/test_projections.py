@@ -22,13 +22,20 @@ from jemput.analytics.testing import (
     resident,
 )
 from jemput.shared.db import create_engine
-from jemput.shared.events.inventory import CardIssuedV1, CardPrintedV1, SuketIssuedV1
+from jemput.shared.events.inventory import (
+    CardIssuedV1,
+    CardPrintedV1,
+    SuketIssuedV1,
+    SuketRevokedV1,
+)
 from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.events.residents import (
     DuplicateFlaggedV1,
+    EktpStatusChangedV1,
     PrintReadyV1,
     ResidentChangedV1,
     ResidentMovedOutV1,
+    SuketStatusChangedV1,
 )
 from jemput.shared.messaging.handlers import InboundEvent
 from jemput.shared.reference.areas import Area, load_area_table
@@ -106,7 +113,8 @@ def timeline() -> list[InboundEvent[Any]]:
         inbound(
             SuketIssuedV1(
                 nik=c.nik, suket_number="S-1", issued_at=wib(13), valid_until=date(2027, 5, 13)
-            )
+            ),
+            at=wib(13),  # the read model keeps when inventory issued it
         ),
         inbound(CardPrintedV1(nik=a.nik, job_id="j1", printed_at=wib(14))),
         inbound(
@@ -295,3 +303,72 @@ async def test_residents_imported_as_recorded_count_on_their_recording_day(
     assert now.total.counts.recorded == 5
     assert on_the_4th.total.recorded == 2  # recorded in 2025, and the one without a day
     assert on_the_19th.total.recorded == 4
+
+
+async def test_a_revoked_suket_is_not_outstanding_until_a_new_one_is_issued(
+    database_url: str,
+) -> None:
+    """A SUKET holder flagged duplicate: inventory revokes the SUKET and it stops counting
+    from that day, whatever order the register's events (which still say a SUKET was held)
+    arrive in and however often; re-recorded without a blank, the resident holds a new one."""
+    await migrate("analytics", database_url)
+    holder = resident(KAYU_AGUNG_VILLAGE, date(1980, 1, 1), serial=1)
+    nik, village = holder.nik, holder.village_code
+
+    def suket(number: str, day: int) -> InboundEvent[Any]:
+        issued = SuketIssuedV1(
+            nik=nik, suket_number=number, issued_at=wib(day), valid_until=date(2027, 5, 1)
+        )
+        return inbound(issued, at=wib(day))
+
+    register = [
+        inbound(holder, at=wib(1)),
+        inbound(
+            EktpStatusChangedV1(
+                nik=nik,
+                village_code=village,
+                from_status="SUDAH_REKAM",
+                to_status="DUPLICATE",
+                suket_outstanding=True,
+                changed_at=wib(5),
+            )
+        ),
+        inbound(
+            SuketStatusChangedV1(
+                nik=nik, village_code=village, suket_outstanding=False, changed_at=wib(6)
+            )
+        ),
+    ]
+    revoked = inbound(SuketRevokedV1(nik=nik, suket_number="S-1", revoked_at=wib(6)), at=wib(6))
+
+    def recorded(day: int) -> InboundEvent[Any]:
+        return inbound(RecordingCapturedV1(recording_id=f"r{day}", nik=nik, captured_at=wib(day)))
+
+    inventory = [recorded(2), suket("S-1", 2), revoked]
+    again = [recorded(10), suket("S-2", 10)]
+
+    async def outstanding(engine: AsyncEngine, day: int) -> int:
+        return int(
+            (await report(engine, village, date(2026, 11, day))).total.counts.suket_outstanding
+        )
+
+    for attempt, (first, later) in enumerate(
+        [(register + inventory, again), (inventory + register + inventory, again + register)]
+    ):
+        fresh = database_url
+        if database_url.startswith("sqlite"):
+            fresh = database_url.replace("test.db", f"revoked{attempt}.db")
+        else:
+            engine = create_engine(database_url)
+            async with engine.begin() as conn:
+                for table in reversed(read_model_tables(1).metadata.sorted_tables):
+                    await conn.execute(table.delete())
+            await engine.dispose()
+        await migrate("analytics", fresh)
+        engine = create_engine(fresh)
+        await apply(engine, first)
+        assert [await outstanding(engine, day) for day in (3, 7)] == [1, 0], attempt
+        await apply(engine, later)
+        await apply(engine, [revoked])  # the revocation again changes nothing
+        assert [await outstanding(engine, day) for day in (7, 11)] == [0, 1], attempt
+        await engine.dispose()

@@ -156,3 +156,39 @@ async def test_a_spoil_needs_what_a_print_needs(inventory: Inventory) -> None:
     after = (await inventory.client.get("/v1/stock-levels", params={"location": "office"})).json()
     assert after == before
     assert "card_spoiled" not in await inventory.outbox_types()
+
+
+async def test_a_duplicate_revokes_the_suket_and_a_re_recording_gets_a_new_one(
+    inventory: Inventory,
+) -> None:
+    """A resident flagged duplicate is not cleared as one identity: the job is dropped and its
+    SUKET revoked (`suket_revoked`), no longer outstanding in `/v1/sukets` or the forecast.
+    Re-recorded, the resident starts a new job and, with no blank, gets a new SUKET."""
+    client = inventory.client
+    await inventory.receive(1, 1)
+    await inventory.record(1, print_ready=False)
+    holder = await inventory.record(2, print_ready=False, at=NOW + timedelta(minutes=1))
+    (first,) = (await client.get("/v1/sukets")).json()["items"]
+    assert first["job_id"] == holder.id
+
+    await inventory.flag_duplicate(2, at=NOW + timedelta(hours=1))
+    assert (await client.get("/v1/sukets")).json()["items"] == []
+    (revoked,) = (await client.get("/v1/sukets", params={"status": "revoked"})).json()["items"]
+    assert (revoked["number"], revoked["expired"]) == (first["number"], False)
+    assert revoked["revoked_at"] is not None
+    forecast = (await client.get("/v1/forecast")).json()
+    assert (forecast["sukets_outstanding"], forecast["sukets_waiting_for_blank"]) == (0, 0)
+    (dropped,) = await queue(inventory, "dropped")
+    assert (dropped["id"], dropped["suket_number"]) == (holder.id, None)
+    assert (await inventory.outbox_types()).count("suket_revoked") == 1
+    # Expired or not, a revoked SUKET is no longer outstanding.
+    inventory.clock.moment = NOW + timedelta(days=200)
+    assert (await client.get("/v1/sukets", params={"status": "expired"})).json()["items"] == []
+    inventory.clock.moment = NOW
+
+    again = await inventory.record(2, print_ready=False, at=NOW + timedelta(days=2))
+    assert again.id != holder.id
+    (renewed,) = (await client.get("/v1/sukets")).json()["items"]
+    assert (renewed["job_id"], renewed["nik"]) == (again.id, holder.nik)
+    assert renewed["number"] != first["number"]
+    assert (await client.get("/v1/forecast")).json()["sukets_outstanding"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +33,12 @@ from jemput.residents.settings import ResidentsSettings
 from jemput.shared.db import create_engine
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
-from jemput.shared.events.inventory import CardIssuedV1, CardPrintedV1, SuketIssuedV1
+from jemput.shared.events.inventory import (
+    CardIssuedV1,
+    CardPrintedV1,
+    SuketIssuedV1,
+    SuketRevokedV1,
+)
 from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.events.residents import (
     ResidentChangedV1,
@@ -152,6 +158,16 @@ class Register:
         async with self.engine.connect() as conn:
             return [t.rsplit(".", 2)[-2] for t in (await conn.execute(query)).scalars()]
 
+    async def payloads(self, nik: str, kind: str) -> list[dict[str, Any]]:
+        """The payloads of the resident's events of one kind (e.g. `suket_status_changed`)."""
+        query = (
+            sa.select(outbox.c.payload)
+            .where(outbox.c.partition_key == nik, outbox.c.event_type.like(f"%.{kind}.v1"))
+            .order_by(outbox.c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [json.loads(p) for p in (await conn.execute(query)).scalars()]
+
 
 @pytest.fixture
 async def register(database_url: str) -> AsyncIterator[Register]:
@@ -191,6 +207,51 @@ async def test_issued_before_printed_ends_issued_and_clears_the_suket(register: 
     resident = await register.resident(nik)
     assert (resident.ektp_status, resident.suket_outstanding) == (S.CARD_ISSUED, False)
     assert resident.status_changed_at == at(5)
+
+
+async def test_a_suket_changes_the_suket_flag_not_the_status(register: Register) -> None:
+    """A SUKET issued, then the card handed over: the flag's changes are `suket_status_changed`
+    events; `ektp_status_changed` is published only when the status changes."""
+    nik = await register.add(7)
+    await register.deliver(recorded(nik, at(1)))
+    await register.deliver(suket(nik, at(2)))
+    await register.deliver(printed(nik, at(4)), issued(nik, at(5)))
+    changes = await register.payloads(nik, "ektp_status_changed")
+    assert [(c["from_status"], c["to_status"]) for c in changes] == [
+        ("BELUM_REKAM", "SUDAH_REKAM"),
+        ("SUDAH_REKAM", "CARD_PRINTED"),
+        ("CARD_PRINTED", "CARD_ISSUED"),
+    ]
+    flags = await register.payloads(nik, "suket_status_changed")
+    assert [(f["suket_outstanding"], f["ektp_status"], f["changed_at"]) for f in flags] == [
+        (True, "SUDAH_REKAM", at(2).isoformat().replace("+00:00", "Z")),
+        (False, "CARD_ISSUED", at(5).isoformat().replace("+00:00", "Z")),
+    ]
+    assert {f["village_code"] for f in flags} == {"16.02.05.1001"}
+
+
+async def test_a_revoked_suket_clears_the_flag(register: Register) -> None:
+    """A resident flagged duplicate: inventory revokes the SUKET, and the register's flag
+    follows (one `suket_status_changed`, no status event); a revocation again changes nothing."""
+    nik = await register.add(8)
+    await register.deliver(recorded(nik, at(1)), suket(nik, at(1)))
+    assert await register.central(nik, S.DUPLICATE, at(2)) == CentralOutcome.APPLIED
+    revoked = SuketRevokedV1(nik=nik, suket_number=f"S-{nik}", revoked_at=at(3))
+    await register.deliver(revoked)
+    await register.deliver(revoked)
+    resident = await register.resident(nik)
+    assert (resident.ektp_status, resident.suket_outstanding) == (S.DUPLICATE, False)
+    flags = await register.payloads(nik, "suket_status_changed")
+    assert [(f["suket_outstanding"], f["ektp_status"]) for f in flags] == [
+        (True, "SUDAH_REKAM"),
+        (False, "DUPLICATE"),
+    ]
+    changes = await register.payloads(nik, "ektp_status_changed")
+    assert all(c["from_status"] != c["to_status"] for c in changes)
+    # Re-recorded and, with no blank, given a new SUKET: the flag is set again.
+    await register.deliver(recorded(nik, at(6)), suket(nik, at(6)))
+    resident = await register.resident(nik)
+    assert (resident.ektp_status, resident.suket_outstanding) == (S.SUDAH_REKAM, True)
 
 
 async def test_duplicate_then_re_recorded_is_recorded_again(register: Register) -> None:

@@ -45,7 +45,7 @@ from jemput.residents.service_layer.webhook_targets import (
 from jemput.residents.settings import ResidentsSettings
 from jemput.shared.db import create_engine
 from jemput.shared.events.envelope import CloudEvent
-from jemput.shared.events.residents import EktpStatusChangedV1
+from jemput.shared.events.residents import EktpStatusChangedV1, SuketStatusChangedV1
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.messaging.kafka import make_producer
 from jemput.shared.nik import Sex, make_nik
@@ -202,6 +202,10 @@ class Webhooks:
             suket_outstanding=False,
             changed_at=datetime.now(UTC),
         )
+        return await self.apply(payload)
+
+    async def apply(self, payload: EktpStatusChangedV1 | SuketStatusChangedV1) -> InboundEvent[Any]:
+        """The register's event as the consumer applies it: in one transaction."""
         envelope = CloudEvent(
             id=CloudEvent.new_id(),
             type=payload.event_type,
@@ -280,6 +284,40 @@ async def test_a_delivery_is_signed_and_carries_only_the_change(
     [delivery] = await webhooks.deliveries()
     assert got.delivery_id == delivery.id
     assert (delivery.attempts, delivery.next_attempt_at, delivery.last_error) == (1, None, None)
+
+
+async def test_a_suket_change_is_delivered_as_its_own_kind(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    """A change of the SUKET flag alone is not a status change: its body says so (`type`) and
+    names the unchanged status, with no previous one."""
+    nik = nik_of(2)
+    await webhooks.subscribe(receiver.url, areas=("16.02.05",))
+    event = await webhooks.apply(
+        SuketStatusChangedV1(
+            nik=nik,
+            village_code=VILLAGE,
+            suket_outstanding=True,
+            changed_at=datetime.now(UTC),
+            ektp_status="SUDAH_REKAM",
+        )
+    )
+    webhooks.deliver()
+
+    async def arrived() -> bool:
+        return len(receiver.accepted) == 1
+
+    await eventually(arrived)
+    [got] = receiver.accepted
+    assert got.headers["x-jemput-event"] == event.id
+    assert got.json == {
+        "event_id": event.id,
+        "type": "suket_status_changed",
+        "nik": nik,
+        "ektp_status": "SUDAH_REKAM",
+        "suket_outstanding": True,
+        "changed_at": event.payload.changed_at.isoformat(),
+    }
 
 
 async def test_a_receiver_down_for_a_while_gets_every_change_in_order(

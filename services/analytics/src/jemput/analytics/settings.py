@@ -23,6 +23,9 @@ class AnalyticsSettings(ServiceSettings):
     target_due: date | None = None
     # The regency the dashboard opens on and whose areas the data-quality checks cover.
     regency_code: str = Field(default="16.02", pattern=r"^[0-9]{2}\.[0-9]{2}$")
+    # Complete days the daily demand for blanks is averaged over: keep it equal to inventory's
+    # FORECAST_WINDOW_DAYS, so both services give the same figure.
+    demand_window_days: int = Field(default=90, ge=7, le=730)
 
     def default_due(self) -> date:
         return self.target_due or date(today_in_office().year, 12, 31)

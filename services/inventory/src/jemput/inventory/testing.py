@@ -98,6 +98,17 @@ class Inventory:
                 )
         return job
 
+    async def flag_duplicate(self, serial: int, *, at: datetime | None = None) -> None:
+        """A `duplicate_flagged` result as the consumer applies it."""
+        async with self.runtime.sessions() as session, session.begin():
+            await print_queue.on_duplicate(
+                session,
+                self.runtime.outbox,
+                nik=nik(serial),
+                actor="/jemput/residents",
+                at=at or self.clock.now(),
+            )
+
     async def outbox_types(self) -> list[str]:
         async with self.runtime.engine.connect() as conn:
             rows = await conn.execute(sa.select(outbox.c.event_type).order_by(outbox.c.id))
@@ -107,15 +118,19 @@ class Inventory:
 async def start_inventory(
     database_url: str, kafka_bootstrap: str, kafka_namespace: str, **settings: Any
 ) -> AsyncIterator[Inventory]:
+    """The app on a migrated database; `settings` add to or replace the defaults (by default
+    neither the relay nor the consumer runs)."""
     await migrate("inventory", database_url)
+    defaults: dict[str, Any] = {
+        "relay_enabled": False,
+        "consumer_enabled": False,
+        "rate_limit_per_minute": 1_000_000,
+    }
     config = InventorySettings(
         database_url=database_url,
         kafka_bootstrap_servers=kafka_bootstrap,
         kafka_namespace=kafka_namespace,
-        relay_enabled=False,
-        consumer_enabled=False,
-        rate_limit_per_minute=1_000_000,
-        **settings,
+        **(defaults | settings),
     )
     clock = FixedClock(NOW)
     async with app_client(create_app, config) as (client, app):

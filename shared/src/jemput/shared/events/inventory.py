@@ -22,6 +22,10 @@ class CardPrintedV1(CardEvent):
     blank_serial: str | None = None
     location: str = "office"
     printed_at: datetime
+    # The job held a SUKET when printed: the resident's demand for a blank was counted on the
+    # day of the SUKET, so demand figures leave this print out. Absent in events published
+    # before the field existed.
+    suket_holder: bool | None = None
 
 
 class CardSpoiledV1(CardEvent):
@@ -47,8 +51,21 @@ class SuketIssuedV1(CardEvent):
 
     event_type: ClassVar[str] = "jemput.inventory.suket_issued.v1"
     suket_number: str
-    issued_at: datetime
+    issued_at: datetime  # the recording's moment: the SUKET's date and validity start there
     valid_until: date
+    # Where the resident's demand for a blank is counted (the print queue's location); the
+    # envelope's time is the moment it was counted.
+    location: str = "office"
+
+
+class SuketRevokedV1(CardEvent):
+    """The SUKET no longer stands: its holder was flagged a duplicate by the national
+    de-duplication (not cleared as one identity), and the print job was dropped."""
+
+    event_type: ClassVar[str] = "jemput.inventory.suket_revoked.v1"
+    suket_number: str
+    revoked_at: datetime
+    reason: str = "duplicate"
 
 
 class StockEvent(EventPayload):
@@ -98,6 +115,7 @@ ALL: tuple[type[EventPayload], ...] = (
     CardSpoiledV1,
     CardIssuedV1,
     SuketIssuedV1,
+    SuketRevokedV1,
     StockLowV1,
     StockChangedV1,
     BlanksRequestedV1,

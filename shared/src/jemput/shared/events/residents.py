@@ -65,7 +65,9 @@ class ResidentDiedV1(ResidentEvent):
 
 
 class EktpStatusChangedV1(ResidentEvent):
-    """Every change of a resident's e-KTP status (what partner notifications are made from)."""
+    """Every change of a resident's e-KTP status, and only a change: `from_status` is never
+    `to_status` (what partner notifications are made from). `suket_outstanding` is the flag at
+    the moment; a change of the flag alone is `SuketStatusChangedV1`."""
 
     event_type: ClassVar[str] = "jemput.residents.ektp_status_changed.v1"
     village_code: str
@@ -73,6 +75,18 @@ class EktpStatusChangedV1(ResidentEvent):
     to_status: str
     suket_outstanding: bool
     changed_at: datetime
+
+
+class SuketStatusChangedV1(ResidentEvent):
+    """The resident's SUKET flag changed: a SUKET was issued (true), or the card was handed
+    over or the SUKET revoked (false). `ektp_status` is the status at the moment (unchanged by
+    this event)."""
+
+    event_type: ClassVar[str] = "jemput.residents.suket_status_changed.v1"
+    village_code: str
+    suket_outstanding: bool
+    changed_at: datetime
+    ektp_status: str | None = None
 
 
 class PrintReadyV1(ResidentEvent):
@@ -99,6 +113,7 @@ ALL: tuple[type[EventPayload], ...] = (
     ResidentMovedOutV1,
     ResidentDiedV1,
     EktpStatusChangedV1,
+    SuketStatusChangedV1,
     PrintReadyV1,
     DuplicateFlaggedV1,
 )

@@ -63,11 +63,15 @@ class Outbox:
         return str(row["event_id"])
 
     async def add_many(
-        self, db: AsyncSession | AsyncConnection, payloads: Sequence[EventPayload]
+        self,
+        db: AsyncSession | AsyncConnection,
+        payloads: Sequence[EventPayload],
+        *,
+        occurred_at: datetime | None = None,
     ) -> None:
         if not payloads:
             return
-        now = datetime.now(UTC)
+        now = occurred_at or datetime.now(UTC)
         rows = [self.row(p, occurred_at=now) for p in payloads]
         await (await core_connection(db)).execute(insert(outbox), rows)
 

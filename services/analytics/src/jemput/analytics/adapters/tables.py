@@ -92,6 +92,10 @@ def _resident_columns() -> list[sa.Column[Any]]:
         sa.Column("printed_on", sa.Date(), nullable=True),
         sa.Column("issued_on", sa.Date(), nullable=True),
         sa.Column("suket_on", sa.Date(), nullable=True),
+        # Inventory's latest SUKET issued, and its latest revocation (see resident_facts).
+        sa.Column("suket_at", UtcDateTime(), nullable=True),
+        sa.Column("suket_revoked_on", sa.Date(), nullable=True),
+        sa.Column("suket_revoked_at", UtcDateTime(), nullable=True),
     ]
 
 

@@ -10,7 +10,10 @@ that gives the same result in any order and when repeated:
   a day the events say beats `UNDATED` (the register says it happened, not when); the recording
   day is the field recording's, the status change's, or the snapshot's `recorded_at`;
 - the latest duplicate flag and the latest print-ready decision are kept as instants: the
-  resident counts as a duplicate while the flag is newer than any print-ready decision.
+  resident counts as a duplicate while the flag is newer than any print-ready decision;
+- inventory's SUKETs keep the instant of the latest one issued, its revocations (a duplicate's
+  SUKET) the day and instant of the latest: a revocation ends the SUKETs issued before it, and a
+  SUKET issued after it (the resident re-recorded) starts again from its own day.
 """
 
 from __future__ import annotations
@@ -68,6 +71,10 @@ class ResidentFacts:
     printed_on: date | None = None
     issued_on: date | None = None
     suket_on: date | None = None
+    # Inventory's latest SUKET (when it was issued) and latest revocation of one.
+    suket_at: datetime | None = None
+    suket_revoked_on: date | None = None
+    suket_revoked_at: datetime | None = None
 
     @property
     def district_code(self) -> str | None:
@@ -149,9 +156,27 @@ class ResidentFacts:
         facts = self.printed(UNDATED)
         return replace(facts, issued_on=first_day(facts.issued_on, day))
 
-    def suket(self, day: date) -> ResidentFacts:
+    def suket(self, day: date, at: datetime | None = None) -> ResidentFacts:
+        """A SUKET held from `day`; `at`: the moment inventory issued it (None: the register's
+        flag, which never outlives a revocation)."""
         facts = self.recorded(UNDATED)
-        return replace(facts, suket_on=first_day(facts.suket_on, day))
+        revoked = facts.suket_revoked_at
+        reissued = revoked is not None and facts.suket_at is not None and facts.suket_at > revoked
+        if at is not None and revoked is not None and at > revoked:
+            # Issued after the latest revocation (re-recorded): held again from its own day.
+            on = first_day(facts.suket_on, day) if reissued else day
+            return replace(facts, suket_on=on, suket_at=latest(facts.suket_at, at))
+        if reissued:
+            return facts  # a SUKET from before the revocation adds nothing to the new one
+        return replace(
+            facts, suket_on=first_day(facts.suket_on, day), suket_at=latest(facts.suket_at, at)
+        )
+
+    def suket_revoked(self, day: date, at: datetime) -> ResidentFacts:
+        """Inventory revoked the SUKET (its holder was flagged a duplicate) on `day`."""
+        if self.suket_revoked_at is not None and at <= self.suket_revoked_at:
+            return self
+        return replace(self, suket_revoked_on=day, suket_revoked_at=at)
 
 
 def first_day(kept: date | None, new: date | None) -> date | None:

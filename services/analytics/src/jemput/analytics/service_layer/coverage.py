@@ -101,11 +101,25 @@ def measures(tables: ReadModelTables, as_of: date) -> list[ColumnElement[Any]]:
         ),
         "printed": and_(living, r.printed_on <= as_of),
         "issued": and_(living, r.issued_on <= as_of),
-        "suket_outstanding": and_(
-            living, r.suket_on <= as_of, or_(r.issued_on.is_(None), r.issued_on > as_of)
-        ),
+        "suket_outstanding": and_(living, holds_suket(tables, as_of)),
     }
     return [func.sum(case((conditions[name], 1), else_=0)) for name in COUNT_NAMES]
+
+
+def holds_suket(tables: ReadModelTables, as_of: date) -> ColumnElement[bool]:
+    """A SUKET outstanding at the close of `as_of`, the definition of inventory's `/v1/sukets`:
+    held from its day, until the card is issued or the SUKET revoked (a duplicate's), unless
+    a SUKET was issued again after the revocation. Expiry does not end it."""
+    r = tables.resident.c
+    return and_(
+        r.suket_on <= as_of,
+        or_(r.issued_on.is_(None), r.issued_on > as_of),
+        or_(
+            r.suket_revoked_on.is_(None),
+            r.suket_revoked_on > as_of,
+            r.suket_at > r.suket_revoked_at,
+        ),
+    )
 
 
 CHILD_GROUP = {

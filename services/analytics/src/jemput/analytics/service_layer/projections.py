@@ -32,6 +32,7 @@ from jemput.shared.events.inventory import (
     StockChangedV1,
     StockLowV1,
     SuketIssuedV1,
+    SuketRevokedV1,
 )
 from jemput.shared.events.outreach import (
     HomeVisitClosedV1,
@@ -52,6 +53,7 @@ from jemput.shared.events.residents import (
     ResidentMovedOutV1,
     ResidentRegisteredV1,
     ResidentSnapshot,
+    SuketStatusChangedV1,
 )
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.timezone import office_day
@@ -121,9 +123,49 @@ def _resident_change(event: InboundEvent[Any]) -> Change:
         issued = office_day(p.issued_at)
         return lambda facts: facts.issued(issued)
     if isinstance(p, SuketIssuedV1):
-        suket = office_day(p.issued_at)
-        return lambda facts: facts.suket(suket)
+        suket, issued = office_day(p.issued_at), _utc(event.envelope.time)
+        return lambda facts: facts.suket(suket, issued)
+    if isinstance(p, SuketRevokedV1):
+        revoked = _utc(p.revoked_at)
+        return lambda facts: facts.suket_revoked(office_day(revoked), revoked)
+    if isinstance(p, SuketStatusChangedV1):
+        # The register's flag: set, it dates the SUKET; cleared, the events that cleared it
+        # (card_issued, suket_revoked) come from inventory and count themselves.
+        if not p.suket_outstanding:
+            return lambda facts: facts
+        flagged_on = office_day(p.changed_at)
+        return lambda facts: facts.suket(flagged_on)
     raise TypeError(f"not an event about a resident: {type(p).__name__}")
+
+
+# Demand for blanks that no ledger entry shows, kept beside the ledger's movements (see
+# `service_layer/stock.py`): a resident turned away with a SUKET, counted at the moment
+# inventory counted it (the event's time); a card printed for a SUKET holder, whose demand was
+# counted on the SUKET's day.
+SUKET_ISSUED = "SUKET_ISSUED"
+SUKET_PRINT = "SUKET_PRINT"
+
+
+def _demand_movements(events: Sequence[InboundEvent[Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for event in events:
+        p = event.payload
+        if isinstance(p, SuketIssuedV1):
+            kind, location, day = SUKET_ISSUED, p.location, office_day(event.envelope.time)
+        elif isinstance(p, CardPrintedV1) and p.suket_holder:
+            kind, location, day = SUKET_PRINT, p.location, office_day(p.printed_at)
+        else:
+            continue
+        rows.append(
+            {
+                "event_id": event.id,
+                "location": location,
+                "day": day,
+                "entry_kind": kind,
+                "quantity": 1,
+            }
+        )
+    return rows
 
 
 def _insert(conn: AsyncConnection, table: Table) -> Any:
@@ -202,6 +244,7 @@ class Projections:
         await self._change_residents(
             conn, tables, [(e.payload.nik, _resident_change(e)) for e in events]
         )
+        await _insert_new(conn, tables.stock_movement, _demand_movements(events))
 
     async def _change_residents(
         self, conn: AsyncConnection, tables: ReadModelTables, changes: Sequence[tuple[str, Change]]
@@ -368,6 +411,8 @@ class Projections:
             CardPrintedV1,
             CardIssuedV1,
             SuketIssuedV1,
+            SuketRevokedV1,
+            SuketStatusChangedV1,
         ):
             registry.add_batch(resident_event, self.on_resident_events)
         registry.add_batch(RecordingCapturedV1, self.on_recordings)

@@ -10,14 +10,19 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
-from jemput.analytics.service_layer.coverage import within_area
+from jemput.analytics.service_layer.coverage import holds_suket, within_area
 from jemput.analytics.service_layer.generations import active_tables
+from jemput.analytics.service_layer.projections import SUKET_ISSUED, SUKET_PRINT
 from jemput.shared.reference.areas import Area
 
-USE_WINDOW = 14
-# Ledger entries that take blanks away from the available stock: set aside for a recorded
-# resident, or lost in a failed print. (Consuming a reserved blank changes nothing available.)
-USING_KINDS = ("RESERVED", "SPOILED")
+USE_WINDOW = 14  # days of `sukets_issued_recently`
+# The days daily demand is averaged over: inventory's FORECAST_WINDOW_DAYS (90) by default.
+DEMAND_WINDOW = 90
+# Daily demand is inventory's forecast's (docs/inventory.md, Forecast): blanks printed and
+# spoiled, less the cards printed for SUKET holders (their demand counted on the SUKET's day),
+# plus the residents turned away with a SUKET. A blank reserved is not demand yet: the resident
+# who takes it is counted when it is printed (or on the SUKET's day), so none counts twice.
+DEMAND_SIGNS = {"CONSUMED": 1, "SPOILED": 1, SUKET_ISSUED: 1, SUKET_PRINT: -1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +30,7 @@ class LocationStock:
     location: str
     on_hand: int
     reserved: int
-    # Blanks used a day over the last USE_WINDOW days (SUKETs issued count as blanks wanted
-    # in the total: a resident who got a SUKET had no blank to reserve).
+    # Daily demand for blanks, as inventory's forecast computes it (`daily_demand`).
     daily_use: float
     low_threshold: int | None
     changed_at: datetime | None
@@ -57,30 +61,28 @@ class StockReport:
 
 
 async def stock(
-    conn: AsyncConnection, area: Area, as_of: date, *, tables: ReadModelTables | None = None
+    conn: AsyncConnection,
+    area: Area,
+    as_of: date,
+    *,
+    tables: ReadModelTables | None = None,
+    demand_window: int = DEMAND_WINDOW,
 ) -> StockReport:
     tables = tables or await active_tables(conn)
-    s, m, r = tables.stock.c, tables.stock_movement.c, tables.resident.c
+    s, r = tables.stock.c, tables.resident.c
     since = as_of - timedelta(days=USE_WINDOW)
-    used = dict(
-        (
-            await conn.execute(
-                select(m.location, func.sum(m.quantity))
-                .where(m.entry_kind.in_(USING_KINDS), m.day > since, m.day <= as_of)
-                .group_by(m.location)
-            )
-        ).all()
-    )
+    rows = (await conn.execute(select(tables.stock).order_by(s.location))).all()
+    demand = await daily_demand(conn, tables, [row.location for row in rows], as_of, demand_window)
     locations = [
         LocationStock(
             location=row.location,
             on_hand=row.on_hand,
             reserved=row.reserved,
-            daily_use=int(used.get(row.location) or 0) / USE_WINDOW,
+            daily_use=demand.get(row.location, 0.0),
             low_threshold=row.low_threshold,
             changed_at=row.changed_at,
         )
-        for row in (await conn.execute(select(tables.stock).order_by(s.location))).all()
+        for row in rows
     ]
     owed = (
         await conn.execute(
@@ -102,8 +104,7 @@ async def stock(
                     case(
                         (
                             and_(
-                                r.suket_on <= as_of,
-                                or_(r.issued_on.is_(None), r.issued_on > as_of),
+                                holds_suket(tables, as_of),
                                 or_(r.left_on.is_(None), r.left_on > as_of),
                             ),
                             1,
@@ -116,11 +117,55 @@ async def stock(
         )
     ).one()
     backlog, sukets, sukets_recent = (int(v or 0) for v in owed)
-    total = total_of(locations, sukets_recent / USE_WINDOW)
+    total = total_of(locations)
     return StockReport(area, as_of, locations, total, backlog, sukets, sukets_recent)
 
 
-def total_of(locations: list[LocationStock], extra_daily_use: float = 0.0) -> LocationStock:
+async def daily_demand(
+    conn: AsyncConnection, tables: ReadModelTables, locations: list[str], as_of: date, window: int
+) -> dict[str, float]:
+    """Each location's daily demand as inventory's `/v1/forecast` gives it on `as_of`: the
+    demand of the `window` complete days before `as_of` (that day is not over), from the
+    location's first day at most, divided by those days."""
+    m = tables.stock_movement.c
+    last = as_of - timedelta(days=1)
+    demand = {}
+    for location in locations:
+        # One indexed lookup per location (the index is on location, day).
+        opened = (
+            await conn.execute(select(func.min(m.day)).where(m.location == location))
+        ).scalar()
+        if opened is None:
+            continue
+        first = max(_as_date(opened), last - timedelta(days=window - 1))
+        days = (last - first).days + 1
+        if days <= 0:
+            demand[location] = 0.0
+            continue
+        signed = case(
+            *((m.entry_kind == kind, sign * m.quantity) for kind, sign in DEMAND_SIGNS.items()),
+            else_=0,
+        )
+        total = (
+            await conn.execute(
+                select(func.sum(signed)).where(
+                    m.location == location,
+                    m.day >= first,
+                    m.day <= last,
+                    m.entry_kind.in_(list(DEMAND_SIGNS)),
+                )
+            )
+        ).scalar()
+        demand[location] = int(total or 0) / days
+    return demand
+
+
+def _as_date(value: date | str) -> date:
+    # SQLite hands back MIN() of a DATE column as text.
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def total_of(locations: list[LocationStock]) -> LocationStock:
     """The locations together, flagged low by the same rule as each location: available below
     the threshold, the total's threshold being the sum of the thresholds known (none known,
     no flag). So a total of one location is low exactly when that location is."""
@@ -129,7 +174,7 @@ def total_of(locations: list[LocationStock], extra_daily_use: float = 0.0) -> Lo
         location="*",
         on_hand=sum(x.on_hand for x in locations),
         reserved=sum(x.reserved for x in locations),
-        daily_use=sum(x.daily_use for x in locations) + extra_daily_use,
+        daily_use=sum(x.daily_use for x in locations),
         low_threshold=sum(thresholds) if thresholds else None,
         changed_at=max((x.changed_at for x in locations if x.changed_at), default=None),
     )

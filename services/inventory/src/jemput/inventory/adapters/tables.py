@@ -81,7 +81,8 @@ class PrintJob(SQLModel, table=True):
 
 
 class Suket(SQLModel, table=True):
-    """A temporary certificate given instead of a card while no blank is available."""
+    """A temporary certificate given instead of a card while no blank is available. It ends
+    cleared (the card was handed over) or revoked (its holder was flagged a duplicate)."""
 
     __tablename__ = "suket"
 
@@ -91,6 +92,7 @@ class Suket(SQLModel, table=True):
     issued_at: datetime = Field(sa_type=UtcDateTime())
     valid_until: datetime = Field(sa_type=UtcDateTime())
     cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
 
 class StockDay(SQLModel, table=True):

@@ -81,9 +81,7 @@ async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
         PrintJob.location == location,
     )
     holds_suket = (
-        select(Suket.number)
-        .where(Suket.job_id == PrintJob.id, col(Suket.cleared_at).is_(None))
-        .exists()
+        select(Suket.number).where(Suket.job_id == PrintJob.id, queries.outstanding()).exists()
     )
     backlog = await session.exec(
         select(func.count())

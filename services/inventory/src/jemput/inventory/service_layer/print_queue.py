@@ -1,6 +1,7 @@
 """The print queue: recordings create jobs that reserve blanks; with no blank left the resident
 gets a SUKET; blanks that become available (received, transferred in, released, found in a
-count) serve waiting jobs in order of recording; duplicates release theirs.
+count) serve waiting jobs in order of recording; duplicates release theirs, and their SUKETs
+are revoked (a resident flagged duplicate is not cleared as one identity).
 
 A blank is known by its serial: only received serials can be printed on, and a serial becomes
 a card or a spoiled blank once (`UsedBlank`'s key), whichever location prints it.
@@ -25,12 +26,13 @@ from jemput.inventory.adapters.tables import BlankBatch, LedgerEntry, PrintJob, 
 from jemput.inventory.domain.ledger import Entry, EntryKind
 from jemput.inventory.domain.print_jobs import JobState, print_refusal
 from jemput.inventory.domain.serials import Serial, SerialRange, SerialRangeInvalid
-from jemput.inventory.service_layer import daily, ledger
+from jemput.inventory.service_layer import daily, ledger, queries
 from jemput.shared.events.inventory import (
     CardIssuedV1,
     CardPrintedV1,
     CardSpoiledV1,
     SuketIssuedV1,
+    SuketRevokedV1,
 )
 from jemput.shared.messaging.dead_letter import SafeError
 from jemput.shared.messaging.outbox import Outbox
@@ -174,13 +176,15 @@ async def on_duplicate(
     actor: str,
     at: datetime | None = None,
 ) -> PrintJob | None:
-    """The recording matched someone else's: drop the job and give its blank to the oldest
-    waiting job."""
+    """The recording matched someone else's: drop the job, revoke its SUKET (the resident is
+    not cleared as one identity, so the certificate no longer stands) and give its blank to
+    the oldest waiting job. A re-recording later starts a new job like any recording."""
     job = await open_job(session, nik)
     if job is None:
         return None
     job.state = JobState.DROPPED
     session.add(job)
+    await _revoke_sukets(session, outbox, job, at or datetime.now(UTC))
     if job.has_blank:
         job.has_blank = False
         await ledger.append(
@@ -326,6 +330,7 @@ async def print_card(
             blank_serial=card_serial,
             location=job.location,
             printed_at=at,
+            suket_holder=holds_suket,
         ),
     )
     await session.flush()
@@ -406,9 +411,7 @@ async def issue_card(
         raise PrintRefused("only a printed card can be handed over")
     job.state, job.issued_at = JobState.ISSUED, at
     session.add(job)
-    sukets = await session.exec(
-        select(Suket).where(Suket.nik == job.nik, col(Suket.cleared_at).is_(None))
-    )
+    sukets = await session.exec(select(Suket).where(Suket.nik == job.nik, queries.outstanding()))
     for suket in sukets.all():
         suket.cleared_at = at
         session.add(suket)
@@ -488,9 +491,27 @@ async def _overlapping_batch(session: AsyncSession, serials: SerialRange) -> Bla
 
 async def _holds_suket(session: AsyncSession, job: PrintJob) -> bool:
     result = await session.exec(
-        select(Suket.number).where(Suket.job_id == job.id, col(Suket.cleared_at).is_(None))
+        select(Suket.number).where(Suket.job_id == job.id, queries.outstanding())
     )
     return result.first() is not None
+
+
+async def _revoke_sukets(
+    session: AsyncSession, outbox: Outbox, job: PrintJob, at: datetime
+) -> None:
+    """Revoke the dropped job's outstanding SUKET and say so (`suket_revoked`); the demand it
+    stood for was counted on its day and stays counted."""
+    sukets = (
+        await session.exec(select(Suket).where(Suket.job_id == job.id, queries.outstanding()))
+    ).all()
+    for suket in sukets:
+        suket.revoked_at = at
+        session.add(suket)
+    await outbox.add_many(
+        session,
+        [SuketRevokedV1(nik=s.nik, suket_number=s.number, revoked_at=at) for s in sukets],
+        occurred_at=at,
+    )
 
 
 async def _try_reserve(
@@ -535,7 +556,9 @@ async def _issue_sukets(
     ]
     session.add_all(sukets)
     balance = await ledger.locked_balance(session, OFFICE)
-    await daily.count_suket(session, balance, at or datetime.now(UTC), count=len(sukets))
+    counted = at or datetime.now(UTC)
+    await daily.count_suket(session, balance, counted, count=len(sukets))
+    # The events' time is the moment the demand was counted: analytics counts it on that day.
     await outbox.add_many(
         session,
         [
@@ -544,7 +567,9 @@ async def _issue_sukets(
                 suket_number=suket.number,
                 issued_at=suket.issued_at,
                 valid_until=suket.valid_until.date(),
+                location=OFFICE,
             )
             for suket in sukets
         ],
+        occurred_at=counted,
     )

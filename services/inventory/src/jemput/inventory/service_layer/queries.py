@@ -110,8 +110,9 @@ async def print_jobs(
 def outstanding() -> ColumnElement[bool]:
     """The one definition of a SUKET outstanding, for `/v1/sukets` and the forecast alike (and
     analytics' and residents' flags): held by a resident waiting for a card, i.e. not cleared
-    by the hand-over. An expired one is still outstanding: the card is still owed."""
-    return col(Suket.cleared_at).is_(None)
+    by the hand-over and not revoked (a resident flagged duplicate is not cleared as one
+    identity). An expired one is still outstanding: the card is still owed."""
+    return and_(col(Suket.cleared_at).is_(None), col(Suket.revoked_at).is_(None))
 
 
 async def outstanding_sukets(session: AsyncSession, job_ids: Collection[str]) -> dict[str, str]:
@@ -120,16 +121,17 @@ async def outstanding_sukets(session: AsyncSession, job_ids: Collection[str]) ->
         return {}
     result = await session.exec(
         select(Suket.job_id, Suket.number).where(
-            col(Suket.job_id).in_(list(job_ids)), col(Suket.cleared_at).is_(None)
+            col(Suket.job_id).in_(list(job_ids)), outstanding()
         )
     )
     return dict(result.all())
 
 
 class SuketStatus(StrEnum):
-    OUTSTANDING = "outstanding"  # not cleared, still valid
-    EXPIRED = "expired"  # not cleared, past its validity: the resident needs a new one
+    OUTSTANDING = "outstanding"  # not cleared nor revoked, expired or not
+    EXPIRED = "expired"  # outstanding and past its validity: the resident needs a new one
     CLEARED = "cleared"  # the card was handed over
+    REVOKED = "revoked"  # its holder was flagged a duplicate
 
 
 async def sukets(
@@ -143,7 +145,6 @@ async def sukets(
 ) -> Sequence[Suket]:
     """SUKETs by expiry (the soonest first)."""
     query = select(Suket).order_by(col(Suket.valid_until), col(Suket.number)).limit(limit)
-    uncleared = col(Suket.cleared_at).is_(None)
     condition: ColumnElement[bool]
     if status is SuketStatus.OUTSTANDING:
         condition = outstanding()
@@ -154,7 +155,9 @@ async def sukets(
                 col(Suket.valid_until) < now + expiring_within,
             )
     elif status is SuketStatus.EXPIRED:
-        condition = and_(uncleared, col(Suket.valid_until) < now)
+        condition = and_(outstanding(), col(Suket.valid_until) < now)
+    elif status is SuketStatus.REVOKED:
+        condition = col(Suket.revoked_at).is_not(None)
     else:
         condition = col(Suket.cleared_at).is_not(None)
     query = query.where(condition)

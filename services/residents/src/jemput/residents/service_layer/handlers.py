@@ -5,7 +5,7 @@ the lifecycle). Nothing here commits: the consumer's batch or the route's unit o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -26,7 +26,12 @@ from jemput.residents.service_layer.status import Cause
 from jemput.shared import tracing
 from jemput.shared.db import core_connection
 from jemput.shared.events.base import EventPayload
-from jemput.shared.events.inventory import CardIssuedV1, CardPrintedV1, SuketIssuedV1
+from jemput.shared.events.inventory import (
+    CardIssuedV1,
+    CardPrintedV1,
+    SuketIssuedV1,
+    SuketRevokedV1,
+)
 from jemput.shared.events.outreach import RecordingCapturedV1
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.messaging.outbox import Outbox
@@ -34,6 +39,9 @@ from jemput.shared.messaging.tables import outbox as outbox_table
 from jemput.shared.timezone import today_in_office
 
 log = structlog.get_logger(__name__)
+
+# Sets or clears a resident's SUKET flag at a moment; returns whether it changed.
+SuketChange = Callable[[AsyncSession, Outbox, Resident, datetime], Awaitable[bool]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -55,7 +63,8 @@ class StatusEventHandlers:
         handlers.add_batch(RecordingCapturedV1, self.on_recordings_captured)
         handlers.add_batch(CardPrintedV1, self.on_cards_printed)
         handlers.add_batch(CardIssuedV1, self.on_cards_issued)
-        handlers.add(SuketIssuedV1, self.on_suket_issued)
+        handlers.add_batch(SuketIssuedV1, self.on_sukets_issued)
+        handlers.add_batch(SuketRevokedV1, self.on_sukets_revoked)
         return handlers
 
     async def on_recordings_captured(
@@ -80,14 +89,37 @@ class StatusEventHandlers:
             session, events, EktpStatus.CARD_ISSUED, [e.payload.issued_at for e in events]
         )
 
-    async def on_suket_issued(
-        self, session: AsyncSession, event: InboundEvent[SuketIssuedV1]
+    async def on_sukets_issued(
+        self, session: AsyncSession, events: Sequence[InboundEvent[SuketIssuedV1]]
     ) -> None:
-        resident = await _resident_of(session, event)
-        if resident is not None:
-            await status.set_suket_outstanding(
-                session, self._outbox, resident, event.payload.issued_at, _cause(event)
-            )
+        await self._suket_changes(
+            session, events, status.set_suket_outstanding, [e.payload.issued_at for e in events]
+        )
+
+    async def on_sukets_revoked(
+        self, session: AsyncSession, events: Sequence[InboundEvent[SuketRevokedV1]]
+    ) -> None:
+        """A duplicate's SUKET was revoked by inventory: the resident no longer holds one."""
+        await self._suket_changes(
+            session,
+            events,
+            status.clear_suket_outstanding,
+            [e.payload.revoked_at for e in events],
+        )
+
+    async def _suket_changes(
+        self,
+        session: AsyncSession,
+        events: Sequence[InboundEvent[Any]],
+        change: SuketChange,
+        moments: Sequence[datetime],
+    ) -> None:
+        async def apply(resident: Resident, event: InboundEvent[Any], at: datetime) -> None:
+            await change(session, collected, resident, at)
+
+        collected = CollectingOutbox(self._outbox)
+        await _each_resident(session, events, moments, apply)
+        await collected.write(session)
 
     async def _facts(
         self,
@@ -96,34 +128,38 @@ class StatusEventHandlers:
         fact: EktpStatus,
         moments: Sequence[datetime],
     ) -> None:
-        residents = await residents_for_update(session, [e.payload.nik for e in events])
+        async def apply(resident: Resident, event: InboundEvent[Any], at: datetime) -> None:
+            await status.record_fact(
+                session, collected, resident, fact, at, _cause(event), today=today
+            )
+
         collected = CollectingOutbox(self._outbox)
         today = self._today()
-        for event, at in zip(events, moments, strict=True):
-            resident = residents.get(event.payload.nik)
-            if resident is None:
-                _unknown_nik(event)
-                continue
-            # What this fact publishes continues the trace of the event that carried it.
-            with tracing.continued(event.envelope.extensions.get(tracing.TRACEPARENT)):
-                await status.record_fact(
-                    session, collected, resident, fact, at, _cause(event), today=today
-                )
+        await _each_resident(session, events, moments, apply)
         await collected.write(session)
+
+
+async def _each_resident(
+    session: AsyncSession,
+    events: Sequence[InboundEvent[Any]],
+    moments: Sequence[datetime],
+    apply: Callable[[Resident, InboundEvent[Any], datetime], Awaitable[None]],
+) -> None:
+    """Apply a run of events in order, the run's residents locked with one query. The caller
+    collects the events they cause and writes them with one insert."""
+    residents = await residents_for_update(session, [e.payload.nik for e in events])
+    for event, at in zip(events, moments, strict=True):
+        resident = residents.get(event.payload.nik)
+        if resident is None:
+            _unknown_nik(event)
+            continue
+        # What the event causes continues the trace of the event that carried it.
+        with tracing.continued(event.envelope.extensions.get(tracing.TRACEPARENT)):
+            await apply(resident, event, at)
 
 
 def _cause(event: InboundEvent[Any]) -> Cause:
     return Cause("event", event.id, actor=event.envelope.source)
-
-
-async def _resident_of(session: AsyncSession, event: InboundEvent[Any]) -> Resident | None:
-    """The resident an event is about, locked; None (logged, skipped) if the register does not
-    know the NIK: one stray event must not hold up the batch."""
-    nik: str = event.payload.nik
-    resident = await session.get(Resident, nik, with_for_update=True)
-    if resident is None:
-        _unknown_nik(event)
-    return resident
 
 
 def _unknown_nik(event: InboundEvent[Any]) -> None:

@@ -14,7 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from jemput.residents.adapters.tables import Resident, StatusChange
 from jemput.residents.domain.model import EktpStatus
 from jemput.residents.domain.status import Milestones, check_transition
-from jemput.shared.events.residents import DuplicateFlaggedV1, EktpStatusChangedV1, PrintReadyV1
+from jemput.shared.events.residents import (
+    DuplicateFlaggedV1,
+    EktpStatusChangedV1,
+    PrintReadyV1,
+    SuketStatusChangedV1,
+)
 from jemput.shared.messaging.outbox import Outbox
 
 
@@ -74,14 +79,17 @@ async def record_fact(
         ever_married=resident.marital_status.ever_married,
         as_of=today,
     )
+    holds_suket = resident.suket_outstanding
     if fact is EktpStatus.CARD_ISSUED:
         resident.suket_outstanding = False
     session.add(resident)
     if after == before:
         resident.ektp_status = after  # catch up a BELUM_WAJIB that a birthday made BELUM_REKAM
-        return False
-    await _transition(session, outbox, resident, before, after, at, cause)
-    return True
+    else:
+        await _transition(session, outbox, resident, before, after, at, cause)
+    if holds_suket and not resident.suket_outstanding:
+        await _publish_suket(session, outbox, resident, at)  # the hand-over cleared it
+    return after != before
 
 
 async def apply_central_result(
@@ -104,13 +112,27 @@ async def apply_central_result(
 
 
 async def set_suket_outstanding(
-    session: AsyncSession, outbox: Outbox, resident: Resident, at: datetime, cause: Cause
+    session: AsyncSession, outbox: Outbox, resident: Resident, at: datetime
 ) -> bool:
+    """A SUKET was issued: the flag is set and `suket_status_changed` published (the e-KTP
+    status did not change, so no status event)."""
     if resident.suket_outstanding or resident.issued_at is not None:
         return False  # a card already issued makes a late SUKET event moot
     resident.suket_outstanding = True
     session.add(resident)
-    await _publish_change(outbox, resident, resident.ektp_status, resident.ektp_status, at, session)
+    await _publish_suket(session, outbox, resident, at)
+    return True
+
+
+async def clear_suket_outstanding(
+    session: AsyncSession, outbox: Outbox, resident: Resident, at: datetime
+) -> bool:
+    """The SUKET was revoked (its holder was flagged a duplicate): the flag is cleared."""
+    if not resident.suket_outstanding:
+        return False
+    resident.suket_outstanding = False
+    session.add(resident)
+    await _publish_suket(session, outbox, resident, at)
     return True
 
 
@@ -174,5 +196,20 @@ async def _publish_change(
             to_status=after,
             suket_outstanding=resident.suket_outstanding,
             changed_at=at,
+        ),
+    )
+
+
+async def _publish_suket(
+    session: AsyncSession, outbox: Outbox, resident: Resident, at: datetime
+) -> None:
+    await outbox.add(
+        session,
+        SuketStatusChangedV1(
+            nik=resident.nik,
+            village_code=resident.village_code,
+            suket_outstanding=resident.suket_outstanding,
+            changed_at=at,
+            ektp_status=resident.ektp_status,
         ),
     )

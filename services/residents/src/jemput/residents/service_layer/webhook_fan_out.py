@@ -1,4 +1,5 @@
-"""From `ektp_status_changed.v1` to one pending webhook delivery per matching subscription.
+"""From `ektp_status_changed.v1` and `suket_status_changed.v1` to one pending webhook delivery
+per matching subscription.
 
 Runs in the residents consumer (which reads its own topic for this): the deliveries are written
 in the consumer's transaction, together with the inbox rows of the events, so an event read
@@ -22,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from jemput.residents.adapters.webhook_tables import PartnerSubscription, WebhookDelivery
 from jemput.residents.domain.webhooks import DeliveryState, Watch
 from jemput.shared.db import core_connection, is_postgres
-from jemput.shared.events.residents import EktpStatusChangedV1
+from jemput.shared.events.residents import EktpStatusChangedV1, SuketStatusChangedV1
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 
 
@@ -33,14 +34,17 @@ class _Subscriber:
     created_at: datetime
 
 
-def notification(event: InboundEvent[EktpStatusChangedV1]) -> dict[str, Any]:
-    """The body a partner receives: the change and nothing else about the resident."""
-    change = event.payload
-    return {
-        "event_id": event.id,
-        "nik": change.nik,
-        "ektp_status": change.to_status,
-        "previous_status": change.from_status,
+def notification(event: InboundEvent[Any]) -> dict[str, Any]:
+    """The body a partner receives: the change and nothing else about the resident. A status
+    change names both statuses; a change of the SUKET flag alone (`type`
+    `suket_status_changed`) names the unchanged status and no previous one."""
+    change: EktpStatusChangedV1 | SuketStatusChangedV1 = event.payload
+    body: dict[str, Any] = {"event_id": event.id, "nik": change.nik}
+    if isinstance(change, SuketStatusChangedV1):
+        body |= {"type": "suket_status_changed", "ektp_status": change.ektp_status}
+    else:
+        body |= {"ektp_status": change.to_status, "previous_status": change.from_status}
+    return body | {
         "suket_outstanding": change.suket_outstanding,
         "changed_at": change.changed_at.astimezone(UTC).isoformat(),
     }
@@ -49,6 +53,7 @@ def notification(event: InboundEvent[EktpStatusChangedV1]) -> dict[str, Any]:
 class WebhookFanOut:
     def register(self, handlers: EventHandlers) -> EventHandlers:
         handlers.add_batch(EktpStatusChangedV1, self.on_status_changed)
+        handlers.add_batch(SuketStatusChangedV1, self.on_status_changed)
         return handlers
 
     async def on_status_changed(
@@ -60,7 +65,7 @@ class WebhookFanOut:
         now = datetime.now(UTC)
         rows = []
         for event in events:
-            change: EktpStatusChangedV1 = event.payload
+            change: EktpStatusChangedV1 | SuketStatusChangedV1 = event.payload
             for subscriber in subscribers:
                 # A partner hears of changes made after it subscribed, also when the topic
                 # is read again from the start.

@@ -69,11 +69,14 @@ def location_out(item: stock_service.LocationStock) -> LocationStockOut:
     response_model=StockOut,
     responses=CSV_RESPONSES,
     summary="Blank-card stock, days of cover and the cards owed",
-    description="Per location, from inventory's stock events: on hand, reserved, available; "
-    "daily use = blanks reserved or spoiled a day over the last 14 days (in the total, SUKETs "
-    "issued count too: each was a blank wanted); days of cover = available / daily use. Of the "
-    "area's residents: the print backlog (print-ready, not printed) and the SUKETs outstanding. "
-    "CSV: one row per location, then the total (`*`).",
+    description="Per location, from inventory's events: on hand, reserved, available; "
+    "daily use = the daily demand of inventory's `/v1/forecast` on `as_of`: over the complete "
+    "days before it (`DEMAND_WINDOW_DAYS`, 90, from the location's first day at most), blanks "
+    "printed and spoiled less the cards printed for SUKET holders, plus the SUKETs issued, per "
+    "day (the total: the locations' sum); days of cover = available / daily use. Of the area's "
+    "residents: the print backlog (print-ready, not printed) and the SUKETs outstanding "
+    "(neither cleared by the hand-over nor revoked). CSV: one row per location, then the total "
+    "(`*`).",
 )
 async def read_stock(
     request: Request,
@@ -87,7 +90,12 @@ async def read_stock(
 ) -> StockOut | Response:
     found = area_seen_by(principal, area or settings_of(request).regency_code)
     day = as_of or today_in_office()
-    report = await stock_service.stock(await session.connection(), found, day)
+    report = await stock_service.stock(
+        await session.connection(),
+        found,
+        day,
+        demand_window=settings_of(request).demand_window_days,
+    )
     out = StockOut(
         as_of=day,
         area=found.code,

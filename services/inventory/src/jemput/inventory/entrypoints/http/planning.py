@@ -63,7 +63,8 @@ class ForecastPublic(BaseModel):
     reorder_point: int = Field(description="ceil(daily demand * (lead time + safety days)).")
     print_ready_backlog: int = Field(description="Print-ready jobs without a blank or SUKET.")
     sukets_outstanding: int = Field(
-        description="SUKETs outstanding: not cleared by a hand-over and still valid (as `/v1/sukets`)."
+        description="SUKETs outstanding: neither cleared by a hand-over nor revoked, expired or "
+        "not (as `/v1/sukets`)."
     )
     sukets_waiting_for_blank: int = Field(
         description="Of the SUKETs outstanding, those whose job has no blank yet (owed)."

@@ -256,7 +256,12 @@ class SuketPublic(BaseModel):
     issued_at: datetime
     valid_until: datetime
     cleared_at: datetime | None = Field(description="When the card was handed over.")
-    expired: bool = Field(description="Past its validity and not cleared: renew it.")
+    revoked_at: datetime | None = Field(
+        default=None,
+        description="When it was revoked: its holder was flagged a duplicate (not cleared as "
+        "one identity); no longer outstanding.",
+    )
+    expired: bool = Field(description="Outstanding and past its validity: renew it.")
     days_left: int = Field(description="Whole days of validity left (negative: expired).")
 
     @classmethod
@@ -269,7 +274,8 @@ class SuketPublic(BaseModel):
             issued_at=suket.issued_at,
             valid_until=suket.valid_until,
             cleared_at=suket.cleared_at,
-            expired=suket.cleared_at is None and left < timedelta(0),
+            revoked_at=suket.revoked_at,
+            expired=suket.cleared_at is None and suket.revoked_at is None and left < timedelta(0),
             days_left=left.days,
         )
 
@@ -278,12 +284,13 @@ class SuketPublic(BaseModel):
     "/v1/sukets",
     response_model=Page[SuketPublic],
     responses=problem_responses(422),
-    summary="SUKETs outstanding, expiring, expired or cleared",
+    summary="SUKETs outstanding, expiring, expired, cleared or revoked",
     description=(
-        "SUKETs by expiry, the soonest first. `outstanding` (the default): not cleared (the "
-        "card is still owed, expired or not); with `expiring_within_days`, only those still "
-        "valid that expire within that many days. `expired`: not cleared and past their six months. `cleared`: the card was "
-        "handed over."
+        "SUKETs by expiry, the soonest first. `outstanding` (the default): neither cleared nor "
+        "revoked (the card is still owed, expired or not); with `expiring_within_days`, only "
+        "those still valid that expire within that many days. `expired`: outstanding and past "
+        "their six months. `cleared`: the card was handed over. `revoked`: the holder was "
+        "flagged a duplicate by the national de-duplication (not cleared as one identity)."
     ),
 )
 async def list_sukets(

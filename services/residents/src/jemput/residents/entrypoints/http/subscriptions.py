@@ -133,7 +133,9 @@ class DeliveryOut(BaseModel):
     description=(
         "Each status change of a watched resident (NIK listed, or living in one of the areas) "
         "is POSTed to `url` as JSON `{event_id, nik, ektp_status, previous_status, "
-        "suket_outstanding, changed_at}`, signed with the returned `secret` (HMAC-SHA256, see "
+        "suket_outstanding, changed_at}`, and each change of the SUKET flag alone as "
+        "`{event_id, type: suket_status_changed, nik, ektp_status, suket_outstanding, "
+        "changed_at}`, signed with the returned `secret` (HMAC-SHA256, see "
         "the README), and retried with backoff until the partner answers 2xx. Send an "
         "`Idempotency-Key` to resend safely: the same key and body answer the same "
         "subscription, a different body 409."
