@@ -24,8 +24,17 @@ _PATTERN = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 @dataclass(frozen=True, slots=True)
 class _Work:
     span: str
-    # A run of events applied together: the span of each entity's event, by partition key.
-    by_key: Mapping[str, str] = field(default_factory=dict)
+    # A run of events applied together: each entity's event's traceparent, by partition key,
+    # and the spans made of them when something about the entity is published.
+    causes: Mapping[str, str | None] = field(default_factory=dict)
+    spans: dict[str, str] = field(default_factory=dict)
+
+    def span_for(self, key: str) -> str:
+        if key not in self.causes:
+            return self.span
+        if key not in self.spans:  # made lazily: most runs publish nothing (projections)
+            self.spans[key] = child_of(self.causes[key])
+        return self.spans[key]
 
 
 _current: ContextVar[_Work | None] = ContextVar("jemput_traceparent", default=None)
@@ -57,7 +66,7 @@ def current(key: str | None = None) -> str | None:
     work = _current.get()
     if work is None:
         return None
-    return work.by_key.get(key, work.span) if key is not None else work.span
+    return work.span_for(key) if key is not None else work.span
 
 
 def trace_id_of(traceparent: str) -> str:
@@ -73,8 +82,7 @@ def continued(
     together, by partition key; what is published about one of those keys continues its trace
     (a new span of it; a new trace for an event without one), the rest `traceparent`'s."""
     span = child_of(traceparent)
-    spans = {key: child_of(parent) for key, parent in (by_key or {}).items()}
-    token = _current.set(_Work(span, spans))
+    token = _current.set(_Work(span, by_key or {}))
     structlog.contextvars.bind_contextvars(trace_id=trace_id_of(span))
     try:
         yield span
