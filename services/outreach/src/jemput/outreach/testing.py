@@ -4,7 +4,7 @@ driver of the app under test. Nothing here runs in production."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from jemput.shared.messaging.tables import outbox
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.testing.apps import app_client
 from jemput.shared.testing.fixtures import migrate
+from jemput.shared.tracing import TRACEPARENT
 
 # Tuesday 1 December 2026, 09:00 WIB: the tests' "now".
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ def registered(serial: int, **fields: Any) -> ResidentRegisteredV1:
     return ResidentRegisteredV1(**(values | fields))
 
 
-def inbound(payload: EventPayload) -> InboundEvent[Any]:
+def inbound(payload: EventPayload, traceparent: str | None = None) -> InboundEvent[Any]:
     envelope = CloudEvent(
         id=CloudEvent.new_id(),
         type=payload.event_type,
@@ -65,6 +66,7 @@ def inbound(payload: EventPayload) -> InboundEvent[Any]:
         time=CloudEvent.new_time(),
         data=payload.model_dump_json().encode(),
         subject=payload.subject(),
+        extensions={TRACEPARENT: traceparent} if traceparent else {},
     )
     return InboundEvent(envelope, payload, f"jemput.{payload.producer}.v1", 0, 0)
 
@@ -81,11 +83,16 @@ class Outreach:
     def runtime(self) -> Any:
         return self.app.state.runtime
 
-    async def apply(self, payloads: Iterable[EventPayload]) -> None:
-        """Feed the register's events to the read model as the consumer would."""
+    async def apply(
+        self, payloads: Iterable[EventPayload], *, traces: Mapping[str, str] | None = None
+    ) -> None:
+        """Feed the register's events to the read model as the consumer would, each in the
+        trace (`traceparent`) `traces` gives its NIK, if any."""
+        traces = traces or {}
+        events = [inbound(p, traces.get(p.partition_key())) for p in payloads]
         async with self.runtime.sessions() as session, session.begin():
             handlers = RegisterEventHandlers(self.runtime.outbox).register(EventHandlers())
-            await handlers.apply(session, [inbound(p) for p in payloads])
+            await handlers.apply(session, events)
 
     async def outbox_types(self) -> list[str]:
         async with self.runtime.engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -9,7 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -22,13 +23,21 @@ from starlette.middleware import Middleware
 
 from jemput.shared import tracing
 from jemput.shared.http.docs import install_docs
-from jemput.shared.http.openapi import document_problems
+from jemput.shared.http.openapi import document_problems, problem_responses
 from jemput.shared.http.problems import install_problem_handlers, problem_response
+from jemput.shared.http.query import refuse_unknown_query
 from jemput.shared.security.principal import PRINCIPAL_SCOPE_KEY
 
 log = structlog.get_logger(__name__)
 
 OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# A caller's request id is taken only if it is short and plain: it goes into every log line
+# and back into the answer, so it must not be able to forge or flood either.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# On every answer: none may be kept by a browser or a proxy (most name residents), and none is
+# to be read as anything but its declared type. A response may set its own Cache-Control (the
+# analytics dashboard page, which holds no data, is revalidated instead).
+ANSWER_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -57,6 +66,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Every operation refuses query parameters it does not declare, and says so.
+        dependencies=[Depends(refuse_unknown_query)],
+        responses=problem_responses(422),
     )
     install_docs(app)
     install_problem_handlers(app)
@@ -68,13 +80,17 @@ def create_app(
     async def request_context(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = _request_id(request)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         # Events this request publishes carry its trace (the caller's, or a new one).
         with tracing.continued(request.headers.get(tracing.TRACEPARENT)) as traceparent:
             try:
                 response = await call_next(request)
+            except Exception as exc:
+                # Starlette would answer an unhandled error outside every middleware, without
+                # the request id and the headers below; answered here, it has them.
+                response = await request.app.exception_handlers[Exception](request, exc)
             finally:
                 structlog.contextvars.unbind_contextvars("request_id")
         elapsed = time.perf_counter() - started
@@ -98,6 +114,8 @@ def create_app(
         )
         response.headers["x-request-id"] = request_id
         response.headers[tracing.TRACEPARENT] = traceparent
+        for name, value in ANSWER_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
@@ -153,6 +171,13 @@ class HttpMetrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+
+def _request_id(request: Request) -> str:
+    given = request.headers.get("x-request-id")
+    if given is not None and REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
 
 
 def _client_id(request: Request) -> str | None:

@@ -10,6 +10,7 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -192,12 +193,13 @@ def dependency_unavailable(exc: BaseException) -> bool:
 def allowed_methods(request: Request) -> list[str]:
     """Every method the request's path answers to. Starlette's 405 names only the methods of
     the first route on the path, but each method of a path is a route of its own here, and
-    RFC 9110 wants them all in `Allow`."""
+    RFC 9110 wants them all in `Allow`. An included router is one entry of `app.routes`
+    (without methods): its routes are read as the app serves them."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in iter_route_contexts(request.app.routes):
         match, _ = route.matches(request.scope)
         if match is not Match.NONE:  # PARTIAL: the path matches, the method does not
-            methods |= getattr(route, "methods", None) or set()
+            methods |= route.methods or set()
     return sorted(methods)
 
 

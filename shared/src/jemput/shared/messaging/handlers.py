@@ -56,14 +56,28 @@ class EventHandlers:
         async def one_by_one(session: AsyncSession, events: Sequence[InboundEvent[Any]]) -> None:
             for event in events:
                 # What the handler publishes continues the trace of the event it applies.
-                with tracing.continued(event.envelope.extensions.get(tracing.TRACEPARENT)):
+                with tracing.continued(_traceparent(event)):
                     await handler(session, event)
 
-        self.add_batch(payload_class, one_by_one)
+        self._register(payload_class, one_by_one)
 
     def add_batch(self, payload_class: type[EventPayload], handler: BatchHandler) -> None:
         """A handler called once for each run of consecutive events of this type in a batch:
         projections write one bulk statement instead of one per event."""
+
+        async def traced(session: AsyncSession, events: Sequence[InboundEvent[Any]]) -> None:
+            # What the run publishes about an entity continues the trace of the run's event
+            # about it (the first, as the handlers keep a resident's first event); what is
+            # about the run as a whole, the trace of its first event.
+            by_key: dict[str, str | None] = {}
+            for event in events:
+                by_key.setdefault(event.payload.partition_key(), _traceparent(event))
+            with tracing.continued(_traceparent(events[0]), by_key=by_key):
+                await handler(session, events)
+
+        self._register(payload_class, traced)
+
+    def _register(self, payload_class: type[EventPayload], handler: BatchHandler) -> None:
         if payload_class.event_type in self._handlers:
             raise ValueError(f"two handlers for {payload_class.event_type}")
         self._handlers[payload_class.event_type] = (payload_class, handler)
@@ -89,3 +103,7 @@ class EventHandlers:
             _, handler = self._handlers[event_type]
             await handler(session, events[start:end])
             start = end
+
+
+def _traceparent(event: InboundEvent[Any]) -> str | None:
+    return event.envelope.extensions.get(tracing.TRACEPARENT)

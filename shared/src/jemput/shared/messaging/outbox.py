@@ -35,7 +35,7 @@ class Outbox:
         occurred_at: datetime | None = None,
         extensions: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        traceparent = tracing.current()
+        traceparent = tracing.current(payload.partition_key())
         if traceparent is not None and not (extensions and TRACEPARENT in extensions):
             # The event continues the trace of the request or event that caused it.
             extensions = {**(extensions or {}), TRACEPARENT: traceparent}
