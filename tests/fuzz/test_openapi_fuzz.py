@@ -82,11 +82,6 @@ enabled = true
 [phases.stateful]
 enabled = false
 
-[checks.positive_data_acceptance]
-enabled = false
-[checks.status_code_conformance]
-enabled = false
-
 [auth.openapi.HTTPBearer]
 bearer = "${{{TOKEN_ENV}}}"
 """
@@ -278,12 +273,15 @@ def live_service(
     name = request.param
     create_app, settings_class = SERVICES[name]
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
+    # The register files the fuzzer uploads stay in the test's folder.
+    extra = {"import_folder": str(tmp_path / "imports")} if name == "residents" else {}
     settings = shared_issuer().configure(
         settings_class(
             database_url=database_url,
             kafka_bootstrap_servers=kafka_bootstrap,
             kafka_namespace=f"t{uuid.uuid4().hex[:10]}.",
             rate_limit_per_minute=1_000_000,  # the fuzzer is one client sending thousands
+            **extra,
         )
     )
 

@@ -16,6 +16,7 @@ from jemput.outreach.entrypoints.http.deps import (
     ClockDep,
     date_cursor,
     problem_responses,
+    replay_response,
 )
 from jemput.outreach.service_layer import closures
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
@@ -58,7 +59,10 @@ def closure_view(closure: OfficeClosure) -> ClosurePublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ClosureDeclared,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(ClosureDeclared, "The same closure again: the stored one."),
+    },
     summary="Declare the office closed on a day",
     description="No session can be scheduled that day, and the planner skips it. Declaring "
     "it again with the same reason answers 200; with another reason, 409.",

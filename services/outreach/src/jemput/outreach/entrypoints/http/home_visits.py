@@ -19,6 +19,7 @@ from jemput.outreach.entrypoints.http.deps import (
     ConfigDep,
     dated_cursor,
     problem_responses,
+    replay_response,
 )
 from jemput.outreach.service_layer import home_visits
 from jemput.shared.audit import AuditAction
@@ -26,7 +27,7 @@ from jemput.shared.audit.trail import loaded_nik
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.nik import Nik
+from jemput.shared.nik import Nik, NikText
 
 router = APIRouter(prefix="/v1/home-visits", tags=["home visits"])
 
@@ -48,7 +49,7 @@ class HomeVisitCreate(BaseModel):
 
 class HomeVisitPublic(BaseModel):
     id: str
-    nik: str
+    nik: NikText
     village_code: str
     reason: VisitReason
     requested_at: datetime
@@ -82,7 +83,10 @@ def visit_view(visit: HomeVisit) -> HomeVisitPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=HomeVisitPublic,
-    responses=problem_responses(422),
+    responses={
+        **problem_responses(422),
+        **replay_response(HomeVisitPublic, "The resident's open request, already made."),
+    },
     summary="Request a home visit",
     description=(
         "For a resident who cannot come to a drive. Checked against the residents read model "

@@ -25,6 +25,7 @@ from jemput.outreach.entrypoints.http.deps import (
     ConfigDep,
     dated_cursor,
     problem_responses,
+    replay_response,
 )
 from jemput.outreach.service_layer import scheduling, sessions
 from jemput.outreach.service_layer.areas import village_name
@@ -134,7 +135,10 @@ async def session_view(session: AsyncSession, row: OutreachSession) -> SessionPu
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionPublic,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(SessionPublic, "The same session again: the stored one."),
+    },
     summary="Schedule a session",
     description=(
         "A team goes to a village on a working day with its working kits; planned capacity is "

@@ -23,6 +23,7 @@ from jemput.shared.http.pagination import (
 )
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.nik import NIK_PATTERN, NikText
 from jemput.shared.reference.areas import AreaCode
 from jemput.shared.security import Principal, Scope, ensure_may_see, require_scope
 from jemput.shared.settings import Environment
@@ -42,7 +43,7 @@ LOCAL_ENVIRONMENTS = (Environment.DEVELOPMENT, Environment.TEST)
 ClientId = Annotated[str, Depends(subscriber_client_id)]
 SubscriptionPath = Annotated[str, Path(max_length=36, description="The subscription's id")]
 DeliveryPath = Annotated[str, Path(max_length=36, description="The delivery's id")]
-NikItem = Annotated[str, Field(pattern=r"^[0-9]{16}$")]
+NikItem = Annotated[str, Field(pattern=NIK_PATTERN)]
 
 
 class SubscriptionIn(BaseModel):
@@ -91,7 +92,7 @@ def check_watch_within_areas(principal: Principal, body: SubscriptionIn) -> None
 class SubscriptionOut(BaseModel):
     id: str
     url: str
-    niks: list[str]
+    niks: list[NikText]
     areas: list[str]
     active: bool
     created_at: datetime
@@ -165,7 +166,8 @@ async def create_subscription(
         spec=subscriptions.SubscriptionSpec.of(body.url, body.niks, body.areas),
         idempotency_key=idempotency_key,
     )
-    if created.replayed:
+    if created.replayed:  # nothing was created by this request: 200, as every replay
+        response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
     row = created.subscription
     return SubscriptionCreated(**SubscriptionOut.of(row).model_dump(), secret=row.secret)
