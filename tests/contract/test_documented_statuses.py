@@ -56,9 +56,7 @@ class Operation:
 
     @property
     def parameters(self) -> bool:
-        return any(
-            d.path_params or d.query_params or d.header_params for d in walk(self.dependant)
-        )
+        return any(d.path_params or d.query_params or d.header_params for d in walk(self.dependant))
 
     @property
     def takes_idempotency_key(self) -> bool:

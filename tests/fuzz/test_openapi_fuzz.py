@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,13 +59,19 @@ STARTUP_SECONDS = 60
 RUN_SECONDS = 600
 TOKEN_ENV = "JEMPUT_FUZZ_TOKEN"
 HOOKS = Path(__file__).with_name("problem_checks.py")
-# `positive_data_acceptance` and `status_code_conformance` would call every 404 (an unknown
-# NIK or session) and 409 (a rule of the domain) a failure. `negative_data_rejection` runs:
-# dates are ISO text only and counts strict integers (`jemput.shared.http.types`), so input
-# the document forbids must be refused. The rest of the built-in checks run too.
+# Every built-in check runs: `status_code_conformance` (each answer is documented for its
+# operation), `negative_data_rejection` (dates are ISO text only and counts strict integers,
+# `jemput.shared.http.types`, so input the document forbids must be refused) and
+# `positive_data_acceptance` (input the document allows is accepted), whose 422s are judged by
+# `valid_data_is_refused_only_by_rules_of_the_domain` in `problem_checks.py`: a register code
+# that is not in the Kemendagri table is schema-valid, and refused.
+POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 CONFIG = f"""\
 hooks = "{HOOKS}"
 seed = {SEED}
+
+[checks.positive_data_acceptance]
+expected-statuses = {POSITIVE_STATUSES}
 
 [generation]
 max-examples = {MAX_EXAMPLES}
@@ -274,7 +281,9 @@ def live_service(
     create_app, settings_class = SERVICES[name]
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
     # The register files the fuzzer uploads stay in the test's folder.
-    extra = {"import_folder": str(tmp_path / "imports")} if name == "residents" else {}
+    extra: dict[str, Any] = (
+        {"import_folder": str(tmp_path / "imports")} if name == "residents" else {}
+    )
     settings = shared_issuer().configure(
         settings_class(
             database_url=database_url,

@@ -119,7 +119,9 @@ def test_operations_with_a_body_document_400_413_and_415_and_only_they() -> None
     for method, path in (("get", "/things"), ("post", "/things/{thing_id}:close")):
         assert not {"400", "413", "415"} & set(responses_of(schema, method, path)), path
     too_large = responses_of(schema, "post", "/things")["413"]
-    assert too_large["content"] == {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert too_large["content"] == {
+        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
 
 
 def test_a_create_with_an_idempotency_key_documents_its_replay() -> None:

@@ -6,11 +6,13 @@ operation lists the answers the shared layer gives for it (`document_shared_answ
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI
 
 from jemput.shared.http.problems import PROBLEM_JSON, Problem
+from jemput.shared.http.types import year_range_pattern
 
 PROBLEM_REF = "#/components/schemas/Problem"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -38,6 +40,7 @@ def document_problems(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         schema = generate()  # FastAPI caches it; rewriting it again changes nothing
         document_shared_answers(schema)
+        _standard_date_bounds(schema)
         _rewrite_error_responses(schema)
         return schema
 
@@ -130,3 +133,27 @@ def replay_response(model: type[Any], description: str) -> dict[int | str, dict[
     """The 200 of a create whose resend is recognised by its body (the same record again):
     `description` says what makes a resend the same."""
     return {200: {"model": model, "description": description}}
+
+
+def _standard_date_bounds(node: Any) -> None:
+    """FastAPI writes a date parameter's bounds as `ge` and `le`, which JSON Schema does not
+    know: they become `year_range_pattern`, which it does."""
+    if isinstance(node, list):
+        for item in node:
+            _standard_date_bounds(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("format") in ("date", "date-time") and {"ge", "le"} <= node.keys():
+        try:
+            pattern = year_range_pattern(
+                date.fromisoformat(str(node["ge"])[:10]), date.fromisoformat(str(node["le"])[:10])
+            )
+        except ValueError:
+            pattern = None
+        if pattern is not None:
+            node.pop("ge")
+            node.pop("le")
+            node["pattern"] = pattern
+    for value in node.values():
+        _standard_date_bounds(value)

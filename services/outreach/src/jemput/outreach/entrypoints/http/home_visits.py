@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from jemput.outreach.adapters.tables import HomeVisit
 from jemput.outreach.domain.model import HomeVisitOutcome, HomeVisitState, VisitReason
@@ -27,6 +27,7 @@ from jemput.shared.audit.trail import loaded_nik
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import WholeNumber
 from jemput.shared.nik import Nik, NikText
 
 router = APIRouter(prefix="/v1/home-visits", tags=["home visits"])
@@ -42,7 +43,7 @@ class HomeVisitCreate(BaseModel):
         description="elderly (60 or older), sick (or bedridden), disabled, mental_illness "
         "(recorded with photo and fingerprints only)."
     )
-    deadline_days: StrictInt | None = Field(
+    deadline_days: WholeNumber | None = Field(
         default=None, ge=1, le=60, description="Days to the deadline (default: the setting, 3)."
     )
 

@@ -40,7 +40,7 @@ from jemput.shared.audit.trail import AuditTrail, result_of_status, well_formed_
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.http.types import IsoAwareDatetime
+from jemput.shared.http.types import IsoAwareDatetime, year_range_pattern
 from jemput.shared.nik import NikText
 
 router = APIRouter(tags=["recordings"])
@@ -60,7 +60,9 @@ class RecordingCreate(BaseModel):
     )
     # Checked per recording (not by the schema) so one bad NIK does not refuse a whole batch.
     nik: NikText = Field(min_length=1, max_length=32)
-    captured_at: IsoAwareDatetime
+    captured_at: IsoAwareDatetime = Field(
+        json_schema_extra={"pattern": year_range_pattern(EARLIEST, LATEST)}
+    )
     kit_serial: str = Field(min_length=1, max_length=40)
     operator: str = Field(min_length=1, max_length=100, description="Who operated the kit.")
     captured: list[Biometric] = Field(

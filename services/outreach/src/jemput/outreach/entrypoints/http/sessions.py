@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import OutreachSession
@@ -31,7 +31,7 @@ from jemput.outreach.service_layer import scheduling, sessions
 from jemput.outreach.service_layer.areas import village_name
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.http.types import IsoDate
+from jemput.shared.http.types import IsoDate, WholeNumber
 from jemput.shared.security import ensure_may_see
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -59,11 +59,11 @@ class SessionCreate(BaseModel):
 class OutcomesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recorded: StrictInt = Field(ge=0, le=10_000)
-    failed_to_record: StrictInt = Field(ge=0, le=10_000)
-    under_age: StrictInt = Field(ge=0, le=10_000)
-    already_has_card: StrictInt = Field(ge=0, le=10_000)
-    absent: StrictInt = Field(ge=0, le=10_000)
+    recorded: WholeNumber = Field(ge=0, le=10_000)
+    failed_to_record: WholeNumber = Field(ge=0, le=10_000)
+    under_age: WholeNumber = Field(ge=0, le=10_000)
+    already_has_card: WholeNumber = Field(ge=0, le=10_000)
+    absent: WholeNumber = Field(ge=0, le=10_000)
 
 
 class SessionPublic(BaseModel):

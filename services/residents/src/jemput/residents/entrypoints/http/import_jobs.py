@@ -32,12 +32,12 @@ from jemput.shared.timezone import today_in_office
 router = APIRouter(prefix="/v1/import-jobs", tags=["import"], dependencies=[RegencyWriter])
 MAX_UPLOAD_BYTES = 2 * 1024**3
 # The file is the body, streamed to disk: FastAPI does not read it, so the route says what it is.
+# Any bytes are a file (a bad row is that row's error), so no schema narrows them.
 REGISTER_FILE = {
     "required": True,
     "description": "The register file; CSV with a header row, or one JSON object per line.",
     "content": {
-        media_type: {"schema": {"type": "string"}}
-        for media_type in ("text/csv", "application/x-ndjson", "application/jsonl")
+        media_type: {} for media_type in ("text/csv", "application/x-ndjson", "application/jsonl")
     },
 }
 

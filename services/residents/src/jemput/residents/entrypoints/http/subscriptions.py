@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from jemput.residents.adapters.webhook_tables import PartnerSubscription, WebhookDelivery
 from jemput.residents.domain.webhooks import MAX_AREAS, MAX_NIKS, DeliveryState
@@ -21,7 +22,7 @@ from jemput.shared.http.pagination import (
     cut_page,
     decode_page_token,
 )
-from jemput.shared.http.problems import ProblemError
+from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.nik import NIK_PATTERN, NikText
 from jemput.shared.reference.areas import AreaCode
@@ -68,7 +69,7 @@ class SubscriptionIn(BaseModel):
     @model_validator(mode="after")
     def _watches_something(self) -> Self:
         if not self.niks and not self.areas:
-            raise ValueError("give niks, areas or both")
+            raise PydanticCustomError("nothing_watched", "give niks, areas or both")
         return self
 
 
@@ -189,7 +190,18 @@ async def list_subscriptions(
     if page_token is not None:
         created_us, last_id = decode_page_token(page_token, arity=2)
         if not isinstance(created_us, int) or not isinstance(last_id, str):
-            raise ProblemError(422, "Invalid request", "page_token is not a token of this list.")
+            raise ProblemError(
+                422,
+                "Invalid request",
+                "page_token is not a token of this list.",
+                errors=[
+                    FieldProblem(
+                        field="page_token",
+                        code="invalid_page_token",
+                        reason="page_token is not a token this list returned",
+                    )
+                ],
+            )
         after = (created_us, last_id)
     rows = await subscriptions.list_owned(session, client_id, after=after, limit=page_size + 1)
     items, token = cut_page(rows, page_size, subscriptions.subscription_sort_key)
@@ -242,7 +254,18 @@ async def list_deliveries(
     if page_token is not None:
         (seq,) = decode_page_token(page_token)
         if not isinstance(seq, int):
-            raise ProblemError(422, "Invalid request", "page_token is not a token of this list.")
+            raise ProblemError(
+                422,
+                "Invalid request",
+                "page_token is not a token of this list.",
+                errors=[
+                    FieldProblem(
+                        field="page_token",
+                        code="invalid_page_token",
+                        reason="page_token is not a token this list returned",
+                    )
+                ],
+            )
         before = seq
     rows = await subscriptions.list_deliveries(
         session, subscription.id, state=state, before_seq=before, limit=page_size + 1
