@@ -15,11 +15,10 @@ from jemput.shared.http.problems import PROBLEM_JSON, Problem
 from jemput.shared.http.types import year_range_pattern
 
 PROBLEM_REF = "#/components/schemas/Problem"
-IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 # What the shared layer answers for any operation with a request body, whatever the route does.
 BODY_ANSWERS = {
-    "413": "The body is larger than the route accepts (`BodyLimitMiddleware`).",
+    "413": "The body is larger than the route accepts (`MAX_BODY_BYTES`, or an upload's own).",
     "415": "The body is not in a media type the route reads (see its request body).",
 }
 JSON_BODY_ANSWER = (
@@ -40,7 +39,7 @@ def document_problems(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         schema = generate()  # FastAPI caches it; rewriting it again changes nothing
         document_shared_answers(schema)
-        _standard_date_bounds(schema)
+        _standard_bounds(schema)
         _rewrite_error_responses(schema)
         return schema
 
@@ -135,15 +134,29 @@ def replay_response(model: type[Any], description: str) -> dict[int | str, dict[
     return {200: {"model": model, "description": description}}
 
 
-def _standard_date_bounds(node: Any) -> None:
-    """FastAPI writes a date parameter's bounds as `ge` and `le`, which JSON Schema does not
-    know: they become `year_range_pattern`, which it does."""
+# Pydantic's names of bounds that it leaves in a schema it cannot place them in (a parameter
+# of a date, a number with a validator of its own in a union), and JSON Schema's.
+_NUMBER_BOUNDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+}
+
+
+def _standard_bounds(node: Any) -> None:
+    """Bounds left as `ge`, `le`, `gt` or `lt`, which JSON Schema does not know, become what it
+    knows: `minimum` and the like for a number, `year_range_pattern` for a date."""
     if isinstance(node, list):
         for item in node:
-            _standard_date_bounds(item)
+            _standard_bounds(item)
         return
     if not isinstance(node, dict):
         return
+    if node.get("type") in ("integer", "number"):
+        for bound, keyword in _NUMBER_BOUNDS.items():
+            if bound in node:
+                node[keyword] = node.pop(bound)
     if node.get("format") in ("date", "date-time") and {"ge", "le"} <= node.keys():
         try:
             pattern = year_range_pattern(
@@ -156,4 +169,4 @@ def _standard_date_bounds(node: Any) -> None:
             node.pop("le")
             node["pattern"] = pattern
     for value in node.values():
-        _standard_date_bounds(value)
+        _standard_bounds(value)

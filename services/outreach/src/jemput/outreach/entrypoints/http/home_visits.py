@@ -27,7 +27,7 @@ from jemput.shared.audit.trail import loaded_nik
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.http.types import WholeNumber
+from jemput.shared.http.types import IsoDate, WholeNumber
 from jemput.shared.nik import Nik, NikText
 
 router = APIRouter(prefix="/v1/home-visits", tags=["home visits"])
@@ -139,7 +139,7 @@ async def list_visits(
     session: ReadSession,
     state: HomeVisitState = HomeVisitState.OPEN,
     deadline_by: Annotated[
-        date | None, Query(ge=EARLIEST, le=LATEST, description="Due on or before this day.")
+        IsoDate | None, Query(ge=EARLIEST, le=LATEST, description="Due on or before this day.")
     ] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
