@@ -39,6 +39,7 @@ from jemput.outreach.entrypoints.http.app import create_app as outreach_app
 from jemput.outreach.settings import OutreachSettings
 from jemput.residents.entrypoints.http.app import create_app as residents_app
 from jemput.residents.settings import ResidentsSettings
+from jemput.shared.http.problems import PROBLEM_JSON
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.settings import ServiceSettings
 from jemput.shared.testing.auth import shared_issuer
@@ -308,7 +309,8 @@ def test_fuzzing_finds_no_server_error_and_only_problem_documents(
     pins: list[Pin] = []
     if live_service.name in SEEDERS:
         headers = shared_issuer().headers("admin", client_id="fuzz-seed")
-        with httpx.Client(base_url=live_service.base_url, headers=headers) as client:
+        # As patient as the fuzzer (`--request-timeout`): a busy machine is slow, not broken.
+        with httpx.Client(base_url=live_service.base_url, headers=headers, timeout=30) as client:
             pins = SEEDERS[live_service.name](client)
     extra = [rule.toml() for rule in [READINESS, *WAIVERS.get(live_service.name, [])]]
     extra += [pin.toml() for pin in pins]
@@ -336,12 +338,34 @@ def broken_app() -> FastAPI:
             raise HTTPException(status_code=503, detail="odd")
         return {"ok": 1}
 
+    @app.get("/undocumented")
+    async def undocumented(code: int = 0) -> JSONResponse:
+        if code % 2:  # a proper problem document, under a status the document does not list
+            return JSONResponse(problem(409, "Conflict"), 409, media_type=PROBLEM_JSON)
+        return JSONResponse({"ok": True})
+
+    @app.get("/stricter")
+    async def stricter(count: int = 0) -> JSONResponse:
+        if count < 0:  # a bound the document does not state
+            refusal = problem(422, "Invalid request")
+            refusal["errors"] = [{"field": "count", "code": "greater_than_equal", "reason": "≥ 0"}]
+            return JSONResponse(refusal, 422, media_type=PROBLEM_JSON)
+        return JSONResponse({"ok": True})
+
     return app
 
 
-def test_the_fuzz_run_reports_server_errors_and_plain_json_errors(tmp_path: Path) -> None:
+def problem(status: int, title: str) -> dict[str, Any]:
+    return {"type": "about:blank", "title": title, "status": status}
+
+
+def test_the_fuzz_run_reports_server_errors_plain_json_errors_and_undocumented_answers(
+    tmp_path: Path,
+) -> None:
     with ServerThread("broken", broken_app()) as base_url:
         run = fuzz(base_url, tmp_path)
     assert run.exit_code != 0, run.report
     assert "Server error" in run.report, run.report
     assert "sent as 'application/json', not application/problem+json" in run.report, run.report
+    assert "Undocumented status code" in run.report, run.report
+    assert "schema constraints the document does not state" in run.report, run.report
