@@ -303,6 +303,8 @@ def live_service(
 
 
 @pytest.mark.kafka
+# The run's own bound (`RUN_SECONDS`) decides, not the suite's per-test timeout.
+@pytest.mark.timeout(RUN_SECONDS + 2 * STARTUP_SECONDS)
 def test_fuzzing_finds_no_server_error_and_only_problem_documents(
     live_service: LiveService, tmp_path: Path
 ) -> None:
