@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,6 +39,7 @@ from jemput.outreach.entrypoints.http.app import create_app as outreach_app
 from jemput.outreach.settings import OutreachSettings
 from jemput.residents.entrypoints.http.app import create_app as residents_app
 from jemput.residents.settings import ResidentsSettings
+from jemput.shared.http.problems import PROBLEM_JSON
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.settings import ServiceSettings
 from jemput.shared.testing.auth import shared_issuer
@@ -58,13 +60,19 @@ STARTUP_SECONDS = 60
 RUN_SECONDS = 600
 TOKEN_ENV = "JEMPUT_FUZZ_TOKEN"
 HOOKS = Path(__file__).with_name("problem_checks.py")
-# `positive_data_acceptance` and `status_code_conformance` would call every 404 (an unknown
-# NIK or session) and 409 (a rule of the domain) a failure. `negative_data_rejection` runs:
-# dates are ISO text only and counts strict integers (`jemput.shared.http.types`), so input
-# the document forbids must be refused. The rest of the built-in checks run too.
+# Every built-in check runs: `status_code_conformance` (each answer is documented for its
+# operation), `negative_data_rejection` (dates are ISO text only and counts strict integers,
+# `jemput.shared.http.types`, so input the document forbids must be refused) and
+# `positive_data_acceptance` (input the document allows is accepted), whose 422s are judged by
+# `valid_data_is_refused_only_by_rules_of_the_domain` in `problem_checks.py`: a register code
+# that is not in the Kemendagri table is schema-valid, and refused.
+POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 CONFIG = f"""\
 hooks = "{HOOKS}"
 seed = {SEED}
+
+[checks.positive_data_acceptance]
+expected-statuses = {POSITIVE_STATUSES}
 
 [generation]
 max-examples = {MAX_EXAMPLES}
@@ -80,11 +88,6 @@ enabled = true
 [phases.fuzzing]
 enabled = true
 [phases.stateful]
-enabled = false
-
-[checks.positive_data_acceptance]
-enabled = false
-[checks.status_code_conformance]
 enabled = false
 
 [auth.openapi.HTTPBearer]
@@ -278,12 +281,17 @@ def live_service(
     name = request.param
     create_app, settings_class = SERVICES[name]
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
+    # The register files the fuzzer uploads stay in the test's folder.
+    extra: dict[str, Any] = (
+        {"import_folder": str(tmp_path / "imports")} if name == "residents" else {}
+    )
     settings = shared_issuer().configure(
         settings_class(
             database_url=database_url,
             kafka_bootstrap_servers=kafka_bootstrap,
             kafka_namespace=f"t{uuid.uuid4().hex[:10]}.",
             rate_limit_per_minute=1_000_000,  # the fuzzer is one client sending thousands
+            **extra,
         )
     )
 
@@ -295,13 +303,16 @@ def live_service(
 
 
 @pytest.mark.kafka
+# The run's own bound (`RUN_SECONDS`) decides, not the suite's per-test timeout.
+@pytest.mark.timeout(RUN_SECONDS + 2 * STARTUP_SECONDS)
 def test_fuzzing_finds_no_server_error_and_only_problem_documents(
     live_service: LiveService, tmp_path: Path
 ) -> None:
     pins: list[Pin] = []
     if live_service.name in SEEDERS:
         headers = shared_issuer().headers("admin", client_id="fuzz-seed")
-        with httpx.Client(base_url=live_service.base_url, headers=headers) as client:
+        # As patient as the fuzzer (`--request-timeout`): a busy machine is slow, not broken.
+        with httpx.Client(base_url=live_service.base_url, headers=headers, timeout=30) as client:
             pins = SEEDERS[live_service.name](client)
     extra = [rule.toml() for rule in [READINESS, *WAIVERS.get(live_service.name, [])]]
     extra += [pin.toml() for pin in pins]
@@ -329,12 +340,34 @@ def broken_app() -> FastAPI:
             raise HTTPException(status_code=503, detail="odd")
         return {"ok": 1}
 
+    @app.get("/undocumented")
+    async def undocumented(code: int = 0) -> JSONResponse:
+        if code % 2:  # a proper problem document, under a status the document does not list
+            return JSONResponse(problem(409, "Conflict"), 409, media_type=PROBLEM_JSON)
+        return JSONResponse({"ok": True})
+
+    @app.get("/stricter")
+    async def stricter(count: int = 0) -> JSONResponse:
+        if count < 0:  # a bound the document does not state
+            refusal = problem(422, "Invalid request")
+            refusal["errors"] = [{"field": "count", "code": "greater_than_equal", "reason": "≥ 0"}]
+            return JSONResponse(refusal, 422, media_type=PROBLEM_JSON)
+        return JSONResponse({"ok": True})
+
     return app
 
 
-def test_the_fuzz_run_reports_server_errors_and_plain_json_errors(tmp_path: Path) -> None:
+def problem(status: int, title: str) -> dict[str, Any]:
+    return {"type": "about:blank", "title": title, "status": status}
+
+
+def test_the_fuzz_run_reports_server_errors_plain_json_errors_and_undocumented_answers(
+    tmp_path: Path,
+) -> None:
     with ServerThread("broken", broken_app()) as base_url:
         run = fuzz(base_url, tmp_path)
     assert run.exit_code != 0, run.report
     assert "Server error" in run.report, run.report
     assert "sent as 'application/json', not application/problem+json" in run.report, run.report
+    assert "Undocumented status code" in run.report, run.report
+    assert "schema constraints the document does not state" in run.report, run.report

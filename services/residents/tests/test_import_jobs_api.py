@@ -149,5 +149,7 @@ async def test_wrong_content_type_and_unknown_job(client: httpx.AsyncClient) -> 
     )
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
+    untyped = await client.post("/v1/import-jobs", content=b"NIK,NAMA_LGKP\n")
+    assert untyped.status_code == 415  # no content type is no media type the route reads
     missing = await client.get("/v1/import-jobs/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404

@@ -1,15 +1,17 @@
 """What the shared app promises in its OpenAPI document holds for errors: they are documented
 as problem documents (FastAPI's own validation error schema is gone), metrics as text, and a
-405 names every method of the path in `Allow`."""
+405 names every method of the path in `Allow`; an unreadable JSON body is a 400 and a body in
+another media type a 415, both documented on the operations with a body (with 413), and a
+create that takes an `Idempotency-Key` documents the 200 of its replay."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
@@ -53,6 +55,12 @@ def make_app() -> FastAPI:
     @app.post("/things/{thing_id}:close")
     async def close_thing(thing_id: int) -> dict[str, int]:
         return {"closed": thing_id}
+
+    @app.post("/orders", status_code=201)
+    async def create_order(
+        thing: Thing, idempotency_key: Annotated[str | None, Header()] = None
+    ) -> Thing:
+        return thing
 
     return app
 
@@ -98,3 +106,48 @@ async def test_a_wrong_method_names_every_method_of_the_path() -> None:
     assert response.json()["status"] == 405
     assert custom_method.status_code == 405
     assert custom_method.headers["allow"] == "POST"
+
+
+def responses_of(schema: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    responses: dict[str, Any] = schema["paths"][path][method]["responses"]
+    return responses
+
+
+def test_operations_with_a_body_document_400_413_and_415_and_only_they() -> None:
+    schema: dict[str, Any] = make_app().openapi()
+    assert {"400", "413", "415", "422"} <= set(responses_of(schema, "post", "/things"))
+    for method, path in (("get", "/things"), ("post", "/things/{thing_id}:close")):
+        assert not {"400", "413", "415"} & set(responses_of(schema, method, path)), path
+    too_large = responses_of(schema, "post", "/things")["413"]
+    assert too_large["content"] == {
+        PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+
+
+def test_a_create_with_an_idempotency_key_documents_its_replay() -> None:
+    schema: dict[str, Any] = make_app().openapi()
+    responses = responses_of(schema, "post", "/orders")
+    assert responses["200"]["content"] == responses["201"]["content"]
+    assert "Idempotent-Replayed" in responses["200"]["headers"]
+    assert "200" not in responses_of(schema, "post", "/things")  # no key, no replay
+
+
+async def test_an_unreadable_body_is_a_400_and_another_media_type_a_415() -> None:
+    async with client(make_app()) as http:
+        broken = await http.post(
+            "/things", content=b'{"name": ', headers={"content-type": "application/json"}
+        )
+        text = await http.post(
+            "/things", content=b'{"name": "a"}', headers={"content-type": "text/plain"}
+        )
+        untyped = await http.post("/things", content=b'{"name": "a"}')
+        not_utf8 = await http.post(
+            "/things", content=b'{"name": "\xff"}', headers={"content-type": "application/json"}
+        )
+        fine = await http.post("/things", json={"name": "a"})
+        invalid = await http.post("/things", json={"name": 1})
+    assert (broken.status_code, broken.headers["content-type"]) == (400, PROBLEM_JSON)
+    assert broken.json()["errors"][0]["code"] == "json_invalid"
+    assert (text.status_code, untyped.status_code, not_utf8.status_code) == (415, 415, 400)
+    assert text.json()["title"] == "Unsupported Media Type"
+    assert (fine.status_code, invalid.status_code) == (201, 422)

@@ -14,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from jemput.shared.reference.areas import AreaLevel, AreaTable, level_of, load_area_table
@@ -22,10 +22,12 @@ from jemput.shared.reference.areas import AreaLevel, AreaTable, level_of, load_a
 __all__ = [
     "FEMALE_DAY_OFFSET",
     "NIK_LENGTH",
+    "NIK_PATTERN",
     "Nik",
     "NikError",
     "NikErrorCode",
     "NikInfo",
+    "NikText",
     "Sex",
     "make_nik",
     "mask_nik",
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 NIK_LENGTH = 16
+# What the OpenAPI documents of every service say of a NIK (the district and the birth date in
+# it are checked beyond that: `parse_nik`).
+NIK_PATTERN = r"^[0-9]{16}$"
 FEMALE_DAY_OFFSET = 40
 _REGION_LENGTH = 6
 _MAX_SERIAL = 9999
@@ -180,10 +185,16 @@ def _validate_nik(value: str) -> str:
     return value
 
 
-Nik = Annotated[str, AfterValidator(_validate_nik)]
+_NIK_SCHEMA = WithJsonSchema({"type": "string", "pattern": NIK_PATTERN})
+
+Nik = Annotated[str, AfterValidator(_validate_nik), _NIK_SCHEMA]
 """A valid NIK as a pydantic field; errors carry ``type`` = the NikError code.
 
 Pydantic still puts the raw input into ``ValidationError`` text and ``errors()[i]["input"]``:
 models holding a NIK should set ``ConfigDict(hide_input_in_errors=True)`` before such errors
 are logged.
 """
+
+NikText = Annotated[str, _NIK_SCHEMA]
+"""A NIK the service answers with (already checked when it came in): documented with the NIK's
+pattern, not checked again."""

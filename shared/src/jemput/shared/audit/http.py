@@ -15,6 +15,7 @@ from jemput.shared.http.pagination import DEFAULT_PAGE_SIZE, Page, PageSize, Pag
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession
 from jemput.shared.http.types import IsoAwareDatetime
+from jemput.shared.nik import NIK_PATTERN
 
 PROBLEMS = problem_responses(422)
 
@@ -38,7 +39,7 @@ def audit_router(
     async def list_entries(
         session: ReadSession,
         nik: Annotated[
-            str | None, Query(pattern=r"^[0-9]{16}$", description="Whose data (NIK).")
+            str | None, Query(pattern=NIK_PATTERN, description="Whose data (NIK).")
         ] = None,
         client_id: Annotated[
             str | None, Query(max_length=128, description="The caller's client id.")

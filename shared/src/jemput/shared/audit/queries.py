@@ -17,6 +17,7 @@ from jemput.shared.http.pagination import (
     decode_page_token,
 )
 from jemput.shared.http.problems import FieldProblem, ProblemError
+from jemput.shared.nik import NikText
 
 
 class AuditRecord(BaseModel):
@@ -29,7 +30,7 @@ class AuditRecord(BaseModel):
     client_id: str = Field(description="The authenticated caller (OAuth2 client or API key).")
     purpose: str | None = Field(description="The purpose the caller declared, if any.")
     action: str = Field(description="What was done, e.g. `resident.read`.")
-    nik: str | None = Field(description="Whose data: the resident's NIK, if one.")
+    nik: NikText | None = Field(description="Whose data: the resident's NIK, if one.")
     detail: str | None
     result: str = Field(description="ok, not_found, denied, refused or invalid.")
     request_id: str | None = Field(description="Matches the `x-request-id` of the request.")

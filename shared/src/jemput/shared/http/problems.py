@@ -125,12 +125,29 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        if _body_not_json(errors):
+            return problem_response(
+                request,
+                415,
+                "Unsupported Media Type",
+                "Send the body as application/json.",
+            )
+        unreadable = [error for error in errors if error.get("type") == "json_invalid"]
+        if unreadable:
+            return problem_response(
+                request,
+                400,
+                "Bad Request",
+                "The body is not valid JSON.",
+                errors=[_json_problem(unreadable[0])],
+            )
         return problem_response(
             request,
             422,
             "Invalid request",
             "One or more fields are invalid; see `errors`.",
-            errors=field_problems(exc.errors()),
+            errors=field_problems(errors),
         )
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -166,6 +183,23 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _body_not_json(errors: Sequence[Any]) -> bool:
+    """FastAPI hands a JSON body route the raw bytes when the body came with another (or no)
+    content type: the route never read it, so the answer is 415, not a field error."""
+    return any(
+        tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes)
+        for error in errors
+    )
+
+
+def _json_problem(error: Any) -> FieldProblem:
+    where = [part for part in error.get("loc", ()) if part != "body"]
+    reason = str(error.get("ctx", {}).get("error") or error.get("msg", "invalid JSON"))
+    if where:
+        reason += f" (at character {where[0]})"
+    return FieldProblem(field="(body)", code="json_invalid", reason=reason)
 
 
 # SQLSTATE classes of a connection that failed or a server shutting down or starting up.

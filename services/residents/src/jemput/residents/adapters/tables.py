@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 from jemput.residents.domain import validation as rules
 from jemput.residents.domain.model import DomicileStatus, EktpStatus, MaritalStatus
 from jemput.shared.db.types import StrEnumType, UtcDateTime
-from jemput.shared.nik import Nik, Sex
+from jemput.shared.nik import NIK_PATTERN, Nik, Sex
 from jemput.shared.reference.areas import AreaCode
 
 
@@ -27,7 +27,9 @@ def _utc(**options: Any) -> Any:
 
 
 class ResidentBase(SQLModel):
-    nik: str = Field(primary_key=True, min_length=16, max_length=16)
+    nik: str = Field(
+        primary_key=True, min_length=16, max_length=16, schema_extra={"pattern": NIK_PATTERN}
+    )
     kk: str = Field(min_length=16, max_length=16, regex=r"^[0-9]{16}$", index=True)
     full_name: str = Field(min_length=1, max_length=200)
     birth_place: str | None = Field(default=None, max_length=100)
@@ -213,18 +215,27 @@ class ImportRowError(SQLModel, table=True):
     reason: str = Field(max_length=300)
 
 
+ImportState = Literal["queued", "running", "succeeded", "failed"]
+ImportFormat = Literal["csv", "ndjson"]
+
+
 class ImportErrorPublic(SQLModel):
-    line: int
-    field: str
-    code: str
+    """A row the import rejected."""
+
+    line: int = Field(description="The line of the file (1 is a CSV file's header).")
+    field: str = Field(description="The register's column, or `(row)` for the whole line.")
+    code: str = Field(description="A machine-readable code, e.g. `nik_length`.")
     reason: str
 
 
 class ImportJobPublic(SQLModel):
     id: str
-    state: str
+    state: ImportState = Field(
+        description="`queued`, then `running`, then `succeeded` (rows may still be rejected: "
+        "see `rejected` and the job's errors) or `failed` (see `error_summary`)."
+    )
     file_name: str
-    file_format: str
+    file_format: ImportFormat
     total_rows: int | None
     processed_rows: int
     created: int

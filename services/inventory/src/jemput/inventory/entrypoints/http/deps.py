@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Request, Response, status
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,8 +105,8 @@ def refusals_as_conflicts() -> Iterator[None]:
 @dataclass(frozen=True, slots=True)
 class OnceOnly:
     """A write route's `Idempotency-Key`: `run` does the work once per key; a resend gets the
-    first answer (with the header `Idempotent-Replayed: true`); the same key with another
-    request is a 409."""
+    first answer's body with 200 (nothing is created by it) and the header
+    `Idempotent-Replayed: true`; the same key with another request is a 409."""
 
     session: AsyncSession
     request: Request
@@ -134,7 +134,7 @@ class OnceOnly:
             self.session, client_id=client_id, key=self.key, request_digest=request_digest
         )
         if earlier is not None:
-            self.response.status_code = earlier.status_code
+            self.response.status_code = status.HTTP_200_OK
             self.response.headers["Idempotent-Replayed"] = "true"
             return model.model_validate_json(earlier.response_body)
         result = await work()

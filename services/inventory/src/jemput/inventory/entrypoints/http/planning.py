@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from jemput.inventory.entrypoints.http import request_document
 from jemput.inventory.entrypoints.http.access import Operator, RegencyReader, actor
@@ -29,6 +29,7 @@ from jemput.inventory.service_layer.requests import FollowedRequest, RequestStat
 from jemput.inventory.settings import InventorySettings
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.http.types import WholeNumber
 
 router = APIRouter(tags=["forecast and requests"])
 
@@ -154,14 +155,14 @@ class RequestCreate(BaseModel):
     location: str = Field(
         default=OFFICE, pattern=LOCATION_PATTERN, description="Where the blanks are to go."
     )
-    quantity: StrictInt | None = Field(
+    quantity: WholeNumber | None = Field(
         default=None, ge=1, le=1_000_000, description="Default: the forecast's suggestion."
     )
     signed_by: str = Field(
         min_length=1, max_length=100, description="The official signing the request."
     )
     note: str | None = Field(default=None, max_length=500)
-    lead_time_days: StrictInt | None = Field(default=None, ge=1, le=365)
+    lead_time_days: WholeNumber | None = Field(default=None, ge=1, le=365)
 
 
 class RequestPublic(BaseModel):

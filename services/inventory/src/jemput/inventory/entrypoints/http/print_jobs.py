@@ -29,6 +29,7 @@ from jemput.inventory.service_layer.queries import SuketStatus
 from jemput.shared.audit import AuditAction
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.nik import NikText
 
 router = APIRouter(tags=["print queue and SUKETs"])
 
@@ -37,7 +38,7 @@ JobIdPath = Annotated[str, Path(min_length=1, max_length=36, description="The pr
 
 class PrintJobPublic(BaseModel):
     id: str
-    nik: str
+    nik: NikText
     village_code: str | None
     location: str
     state: QueueState
@@ -251,7 +252,7 @@ async def issue_card(
 
 class SuketPublic(BaseModel):
     number: str
-    nik: str
+    nik: NikText
     job_id: str
     issued_at: datetime
     valid_until: datetime

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from jemput.inventory.adapters.tables import DEFAULT_LOW_THRESHOLD, LedgerEntry
 from jemput.inventory.domain.ledger import EntryKind
@@ -35,7 +36,7 @@ from jemput.inventory.service_layer import print_queue, queries, requests, stock
 from jemput.inventory.service_layer.problems import field, invalid
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.http.types import IsoDate
+from jemput.shared.http.types import IsoDate, WholeNumber
 from jemput.shared.security import ensure_may_see
 
 router = APIRouter(tags=["stock and ledger"])
@@ -149,7 +150,7 @@ async def read_stock(
 class LowThresholdUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    low_threshold: StrictInt = Field(
+    low_threshold: WholeNumber = Field(
         ge=0, le=10_000_000, description="`stock_low` is published when available falls below."
     )
 
@@ -230,7 +231,7 @@ class ReceiptCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location: Location = OFFICE
-    quantity: StrictInt = Field(ge=1, le=1_000_000)
+    quantity: WholeNumber = Field(ge=1, le=1_000_000)
     allocation_reference: str = Field(
         min_length=1, max_length=100, description="The ministry's allocation letter number."
     )
@@ -297,13 +298,13 @@ class TransferCreate(BaseModel):
 
     from_location: Location
     to_location: Location
-    quantity: StrictInt = Field(ge=1, le=1_000_000)
+    quantity: WholeNumber = Field(ge=1, le=1_000_000)
     note: str | None = Field(default=None, max_length=300)
 
     @model_validator(mode="after")
     def _two_places(self) -> TransferCreate:
         if self.from_location == self.to_location:
-            raise ValueError("from_location and to_location must differ")
+            raise PydanticCustomError("same_location", "from_location and to_location must differ")
         return self
 
 
@@ -363,7 +364,7 @@ class ReturnCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location: Location = OFFICE
-    quantity: StrictInt = Field(ge=1, le=1_000_000)
+    quantity: WholeNumber = Field(ge=1, le=1_000_000)
     reference: str = Field(
         min_length=1,
         max_length=100,
@@ -420,7 +421,7 @@ class CountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location: Location = OFFICE
-    counted: StrictInt = Field(ge=0, le=10_000_000, description="Blanks counted on the shelf.")
+    counted: WholeNumber = Field(ge=0, le=10_000_000, description="Blanks counted on the shelf.")
     counter: str = Field(min_length=1, max_length=100, description="Who counted.")
     note: str | None = Field(default=None, max_length=300)
 

@@ -10,13 +10,17 @@ from pydantic import BaseModel, ConfigDict
 from jemput.outreach.adapters.tables import Appointment
 from jemput.outreach.entrypoints.http.access import SessionPlanner, visible_session
 from jemput.outreach.entrypoints.http.audit_trail import Trail
-from jemput.outreach.entrypoints.http.deps import problem_responses, text_cursor
+from jemput.outreach.entrypoints.http.deps import (
+    problem_responses,
+    replay_response,
+    text_cursor,
+)
 from jemput.outreach.entrypoints.http.sessions import SessionIdPath
 from jemput.outreach.service_layer import appointments
 from jemput.shared.audit import AuditAction
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, WriteSession
-from jemput.shared.nik import Nik
+from jemput.shared.nik import Nik, NikText
 
 router = APIRouter(prefix="/v1/sessions", tags=["appointments"])
 
@@ -30,7 +34,7 @@ class AppointmentCreate(BaseModel):
 
 class AppointmentPublic(BaseModel):
     session_id: str
-    nik: str
+    nik: NikText
     booked_at: datetime
     recording_id: str | None
 
@@ -48,7 +52,10 @@ def appointment_view(appointment: Appointment) -> AppointmentPublic:
     "/{session_id}/appointments",
     status_code=status.HTTP_201_CREATED,
     response_model=AppointmentPublic,
-    responses=problem_responses(404, 409, 422),
+    responses={
+        **problem_responses(404, 409, 422),
+        **replay_response(AppointmentPublic, "The resident is booked already: that booking."),
+    },
     summary="Book a resident into a session",
     description=(
         "Checked against the residents read model built from the register's events: the "

@@ -17,6 +17,7 @@ from jemput.outreach.entrypoints.http.deps import (
     ClockDep,
     date_cursor,
     problem_responses,
+    replay_response,
 )
 from jemput.outreach.service_layer import closures
 from jemput.shared.audit import AuditAction
@@ -65,7 +66,10 @@ def closure_view(closure: OfficeClosure) -> ClosurePublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ClosureDeclared,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(ClosureDeclared, "The same closure again: the stored one."),
+    },
     summary="Declare the office closed on a day",
     description="No session can be scheduled or started that day, and the planner skips it. "
     "Refused (409 `sessions-took-place`, one error per session) while a session that day is "

@@ -13,6 +13,7 @@ from jemput.shared.http.clock import Clock as Clock
 from jemput.shared.http.clock import ClockDep as ClockDep
 from jemput.shared.http.clock import get_clock as get_clock
 from jemput.shared.http.openapi import problem_responses as problem_responses
+from jemput.shared.http.openapi import replay_response as replay_response
 from jemput.shared.http.pagination import decode_page_token
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.types import EARLIEST as EARLIEST

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from jemput.outreach.adapters.tables import HomeVisit
 from jemput.outreach.domain.model import HomeVisitOutcome, HomeVisitState, VisitReason
@@ -19,6 +19,7 @@ from jemput.outreach.entrypoints.http.deps import (
     ConfigDep,
     dated_cursor,
     problem_responses,
+    replay_response,
 )
 from jemput.outreach.service_layer import home_visits
 from jemput.shared.audit import AuditAction
@@ -26,7 +27,8 @@ from jemput.shared.audit.trail import loaded_nik
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.nik import Nik
+from jemput.shared.http.types import IsoDate, WholeNumber
+from jemput.shared.nik import Nik, NikText
 
 router = APIRouter(prefix="/v1/home-visits", tags=["home visits"])
 
@@ -41,14 +43,14 @@ class HomeVisitCreate(BaseModel):
         description="elderly (60 or older), sick (or bedridden), disabled, mental_illness "
         "(recorded with photo and fingerprints only)."
     )
-    deadline_days: StrictInt | None = Field(
+    deadline_days: WholeNumber | None = Field(
         default=None, ge=1, le=60, description="Days to the deadline (default: the setting, 3)."
     )
 
 
 class HomeVisitPublic(BaseModel):
     id: str
-    nik: str
+    nik: NikText
     village_code: str
     reason: VisitReason
     requested_at: datetime
@@ -82,7 +84,10 @@ def visit_view(visit: HomeVisit) -> HomeVisitPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=HomeVisitPublic,
-    responses=problem_responses(422),
+    responses={
+        **problem_responses(422),
+        **replay_response(HomeVisitPublic, "The resident's open request, already made."),
+    },
     summary="Request a home visit",
     description=(
         "For a resident who cannot come to a drive. Checked against the residents read model "
@@ -134,7 +139,7 @@ async def list_visits(
     session: ReadSession,
     state: HomeVisitState = HomeVisitState.OPEN,
     deadline_by: Annotated[
-        date | None, Query(ge=EARLIEST, le=LATEST, description="Due on or before this day.")
+        IsoDate | None, Query(ge=EARLIEST, le=LATEST, description="Due on or before this day.")
     ] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,

@@ -150,7 +150,7 @@ class AcceptedProposal(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    day: date = Field(ge=EARLIEST, le=LATEST)
+    day: IsoDate = Field(ge=EARLIEST, le=LATEST)
     team_id: str = Field(max_length=32)
     kind: SessionKind
     village_code: str = Field(pattern=VILLAGE_PATTERN)

@@ -24,6 +24,7 @@ from jemput.outreach.entrypoints.http.deps import (
     LATEST,
     ClockDep,
     problem_responses,
+    replay_response,
     text_cursor,
 )
 from jemput.outreach.entrypoints.http.sessions import SessionIdPath
@@ -39,7 +40,8 @@ from jemput.shared.audit.trail import AuditTrail, result_of_status, well_formed_
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.http.types import IsoAwareDatetime
+from jemput.shared.http.types import IsoAwareDatetime, year_range_pattern
+from jemput.shared.nik import NikText
 
 router = APIRouter(tags=["recordings"])
 
@@ -57,8 +59,10 @@ class RecordingCreate(BaseModel):
         "the same facts is the stored recording, with other facts a conflict.",
     )
     # Checked per recording (not by the schema) so one bad NIK does not refuse a whole batch.
-    nik: str = Field(min_length=1, max_length=32)
-    captured_at: IsoAwareDatetime
+    nik: NikText = Field(min_length=1, max_length=32)
+    captured_at: IsoAwareDatetime = Field(
+        json_schema_extra={"pattern": year_range_pattern(EARLIEST, LATEST)}
+    )
     kit_serial: str = Field(min_length=1, max_length=40)
     operator: str = Field(min_length=1, max_length=100, description="Who operated the kit.")
     captured: list[Biometric] = Field(
@@ -91,6 +95,10 @@ class RecordingCreate(BaseModel):
 
 class BatchRecording(RecordingCreate):
     session_id: str = Field(min_length=1, max_length=32)
+    # The batch takes any text here: an item whose NIK is not one is rejected on its own.
+    nik: str = Field(
+        min_length=1, max_length=32, description="The resident's NIK (16 digits), per item."
+    )
 
 
 class RecordingBatch(BaseModel):
@@ -102,7 +110,7 @@ class RecordingBatch(BaseModel):
 class RecordingPublic(BaseModel):
     recording_id: str
     session_id: str
-    nik: str
+    nik: NikText
     captured_at: datetime
     kit_serial: str
     operator: str
@@ -164,7 +172,10 @@ def status_of(result: ItemResult) -> int:
     "/v1/sessions/{session_id}/recordings",
     status_code=status.HTTP_201_CREATED,
     response_model=RecordingPublic,
-    responses=problem_responses(404, 409, 422),
+    responses={
+        **problem_responses(404, 409, 422),
+        **replay_response(RecordingPublic, "The same recording again: the stored one."),
+    },
     summary="Upload one recording",
     description=(
         "Accepted for a session in progress, from one of its kits, captured on or after its "

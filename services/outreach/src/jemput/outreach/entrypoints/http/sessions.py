@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.outreach.adapters.tables import OutreachSession
@@ -25,12 +25,13 @@ from jemput.outreach.entrypoints.http.deps import (
     ConfigDep,
     dated_cursor,
     problem_responses,
+    replay_response,
 )
 from jemput.outreach.service_layer import scheduling, sessions
 from jemput.outreach.service_layer.areas import village_name
 from jemput.shared.http.pagination import Page, PageSize, PageToken, cut_page
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
-from jemput.shared.http.types import IsoDate
+from jemput.shared.http.types import IsoDate, WholeNumber
 from jemput.shared.security import ensure_may_see
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -58,11 +59,11 @@ class SessionCreate(BaseModel):
 class OutcomesBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recorded: StrictInt = Field(ge=0, le=10_000)
-    failed_to_record: StrictInt = Field(ge=0, le=10_000)
-    under_age: StrictInt = Field(ge=0, le=10_000)
-    already_has_card: StrictInt = Field(ge=0, le=10_000)
-    absent: StrictInt = Field(ge=0, le=10_000)
+    recorded: WholeNumber = Field(ge=0, le=10_000)
+    failed_to_record: WholeNumber = Field(ge=0, le=10_000)
+    under_age: WholeNumber = Field(ge=0, le=10_000)
+    already_has_card: WholeNumber = Field(ge=0, le=10_000)
+    absent: WholeNumber = Field(ge=0, le=10_000)
 
 
 class SessionPublic(BaseModel):
@@ -134,7 +135,10 @@ async def session_view(session: AsyncSession, row: OutreachSession) -> SessionPu
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionPublic,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(SessionPublic, "The same session again: the stored one."),
+    },
     summary="Schedule a session",
     description=(
         "A team goes to a village on a working day with its working kits; planned capacity is "

@@ -15,6 +15,7 @@ from jemput.outreach.entrypoints.http.deps import (
     ClockDep,
     ConfigDep,
     problem_responses,
+    replay_response,
     text_cursor,
 )
 from jemput.outreach.service_layer import teams
@@ -88,7 +89,10 @@ def team_view(team: Team, kits: list[Kit], rate: int) -> TeamPublic:
     "/v1/teams",
     status_code=status.HTTP_201_CREATED,
     response_model=TeamPublic,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(TeamPublic, "The same team again: the stored one."),
+    },
     summary="Create a team",
     description="The same team again answers 200 with the stored one; another team under a "
     "taken name is a 409.",
@@ -169,7 +173,10 @@ class KitPatch(BaseModel):
     "/v1/kits",
     status_code=status.HTTP_201_CREATED,
     response_model=KitPublic,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(KitPublic, "The same kit again: the stored one."),
+    },
     summary="Register a recording kit",
     description="A set of PC, camera, fingerprint scanner, iris scanner and signature pad, "
     "under its serial. The same kit again answers 200; another kit under the serial is a 409.",

@@ -23,6 +23,7 @@ from jemput.shared.audit import AuditAction, AuditResult, record_many
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import RuntimeDep, WriteSession
 from jemput.shared.http.types import IsoAwareDatetime
+from jemput.shared.nik import NIK_PATTERN, NikText
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(
@@ -38,7 +39,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 class CentralResultIn(BaseModel):
     model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
 
-    nik: str = Field(pattern=r"^[0-9]{16}$")
+    nik: str = Field(pattern=NIK_PATTERN)
     result: Literal["PRINT_READY_RECORD", "DUPLICATE"] = Field(
         description="PRINT_READY_RECORD: cleared, may be printed; DUPLICATE: matched another record."
     )
@@ -60,7 +61,7 @@ class CentralResultsIn(BaseModel):
 
 
 class CentralResultOut(BaseModel):
-    nik: str
+    nik: NikText
     outcome: CentralOutcome = Field(
         description="applied; unchanged (the same result again); refused (the lifecycle does "
         "not allow it, see `reason`); not_found (no resident with this NIK)."

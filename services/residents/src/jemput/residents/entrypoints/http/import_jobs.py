@@ -23,21 +23,31 @@ from jemput.residents.entrypoints.http.audit_trail import Trail
 from jemput.residents.service_layer import importing, register_file
 from jemput.shared.audit import AuditAction, AuditResult
 from jemput.shared.http.openapi import problem_responses
+from jemput.shared.http.pagination import Page
 from jemput.shared.http.problems import ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep
 from jemput.shared.security import principal_of
 from jemput.shared.timezone import today_in_office
 
 router = APIRouter(prefix="/v1/import-jobs", tags=["import"], dependencies=[RegencyWriter])
-PROBLEMS = problem_responses(404, 413, 422)
 MAX_UPLOAD_BYTES = 2 * 1024**3
+# The file is the body, streamed to disk: FastAPI does not read it, so the route says what it is.
+# Any bytes are a file (a bad row is that row's error), so no schema narrows them.
+REGISTER_FILE = {
+    "required": True,
+    "description": "The register file; CSV with a header row, or one JSON object per line.",
+    "content": {
+        media_type: {} for media_type in ("text/csv", "application/x-ndjson", "application/jsonl")
+    },
+}
 
 
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ImportJobPublic,
-    responses=PROBLEMS,
+    responses=problem_responses(413, 415, 422),
+    openapi_extra={"requestBody": REGISTER_FILE},
     summary="Import a population register file (CSV or NDJSON) as a job",
     description=(
         "Send the file as the request body with `Content-Type: text/csv` or "
@@ -58,10 +68,8 @@ async def start_import(
     content_type = media.get_content_type() if request.headers.get("content-type") else ""
     formats = {"text/csv": "csv", "application/x-ndjson": "ndjson", "application/jsonl": "ndjson"}
     if content_type not in formats:
-        raise ProblemError(
-            415 if content_type else 422,
-            "Unsupported Media Type" if content_type else "Invalid request",
-            "Send text/csv or application/x-ndjson.",
+        raise ProblemError(  # with no content type too, as on every route with a body
+            415, "Unsupported Media Type", "Send text/csv or application/x-ndjson."
         )
     charset = media.get_param("charset")
     encoding = None
@@ -149,7 +157,7 @@ async def _job(runtime: Any, job_id: str) -> ImportJobPublic:
 @router.get(
     "/{job_id}",
     response_model=ImportJobPublic,
-    responses=PROBLEMS,
+    responses=problem_responses(404),
     summary="An import job's progress",
 )
 async def read_job(job_id: str, session: ReadSession) -> ImportJobPublic:
@@ -161,7 +169,8 @@ async def read_job(job_id: str, session: ReadSession) -> ImportJobPublic:
 
 @router.get(
     "/{job_id}/errors",
-    responses=PROBLEMS,
+    response_model=Page[ImportErrorPublic],
+    responses=problem_responses(404),
     summary="The rows an import rejected: line, field (the register's column), reason",
 )
 async def read_job_errors(
@@ -169,7 +178,7 @@ async def read_job_errors(
     session: ReadSession,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
     page_token: Annotated[str | None, Query(pattern=r"^[0-9]+$")] = None,
-) -> dict[str, Any]:
+) -> Page[ImportErrorPublic]:
     if await session.get(ImportJob, job_id) is None:
         raise ProblemError(404, "Not Found", "No import job with this id.")
     after = int(page_token or 0)
@@ -182,7 +191,7 @@ async def read_job_errors(
     rows = list(result.all())
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return {
-        "items": [ImportErrorPublic.model_validate(r).model_dump() for r in rows],
-        "next_page_token": str(rows[-1].id) if more and rows else None,
-    }
+    return Page(
+        items=[ImportErrorPublic.model_validate(r) for r in rows],
+        next_page_token=str(rows[-1].id) if more and rows else None,
+    )

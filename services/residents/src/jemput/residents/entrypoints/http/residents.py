@@ -20,6 +20,7 @@ from jemput.residents.service_layer.queries import ResidentSearch, Vulnerability
 from jemput.shared.audit import AuditAction
 from jemput.shared.db import read_only
 from jemput.shared.http.openapi import problem_responses as problem_responses
+from jemput.shared.http.openapi import replay_response
 from jemput.shared.http.pagination import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -30,6 +31,7 @@ from jemput.shared.http.pagination import (
 from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
 from jemput.shared.http.types import IsoDate
+from jemput.shared.nik import NIK_PATTERN, NikText
 from jemput.shared.reference.areas import AreaLevel, load_area_table
 from jemput.shared.security import ensure_may_see, ensure_may_see_resident
 from jemput.shared.timezone import today_in_office
@@ -37,7 +39,7 @@ from jemput.shared.timezone import today_in_office
 router = APIRouter(prefix="/v1/residents", tags=["residents"])
 
 
-NikPath = Annotated[str, Path(pattern=r"^[0-9]{16}$", description="16-digit NIK")]
+NikPath = Annotated[str, Path(pattern=NIK_PATTERN, description="16-digit NIK")]
 AsOf = Annotated[
     IsoDate | None,
     Query(
@@ -66,7 +68,10 @@ def not_found() -> ProblemError:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ResidentPublic,
-    responses=problem_responses(409, 422),
+    responses={
+        **problem_responses(409, 422),
+        **replay_response(ResidentPublic, "The same record again: the stored resident."),
+    },
     summary="Register a resident",
     description=(
         "Registers a resident and publishes `resident_registered.v1`. Sending the same record "
@@ -283,7 +288,7 @@ async def read_history(
 class EktpStatusPublic(BaseModel):
     """What a partner agency may know of a resident's e-KTP: no name, address or birth date."""
 
-    nik: str
+    nik: NikText
     ektp_status: EktpStatus
     suket_outstanding: bool
     last_changed: date = Field(description="The date (WIB) the status last changed.")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Depends, Header, Path, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from jemput.residents.adapters.webhook_tables import PartnerSubscription, WebhookDelivery
 from jemput.residents.domain.webhooks import MAX_AREAS, MAX_NIKS, DeliveryState
@@ -23,8 +24,9 @@ from jemput.shared.http.pagination import (
     cut_page,
     decode_page_token,
 )
-from jemput.shared.http.problems import ProblemError
+from jemput.shared.http.problems import FieldProblem, ProblemError
 from jemput.shared.http.service_app import ReadSession, RuntimeDep, WriteSession
+from jemput.shared.nik import NIK_PATTERN, NikText
 from jemput.shared.reference.areas import AreaCode
 from jemput.shared.security import Principal, Scope, ensure_may_see, require_scope
 
@@ -41,7 +43,7 @@ def subscriber_client_id(principal: Subscriber) -> str:
 ClientId = Annotated[str, Depends(subscriber_client_id)]
 SubscriptionPath = Annotated[str, Path(max_length=36, description="The subscription's id")]
 DeliveryPath = Annotated[str, Path(max_length=36, description="The delivery's id")]
-NikItem = Annotated[str, Field(pattern=r"^[0-9]{16}$")]
+NikItem = Annotated[str, Field(pattern=NIK_PATTERN)]
 
 
 class SubscriptionIn(BaseModel):
@@ -66,7 +68,7 @@ class SubscriptionIn(BaseModel):
     @model_validator(mode="after")
     def _watches_something(self) -> Self:
         if not self.niks and not self.areas:
-            raise ValueError("give niks, areas or both")
+            raise PydanticCustomError("nothing_watched", "give niks, areas or both")
         return self
 
 
@@ -90,7 +92,7 @@ def check_watch_within_areas(principal: Principal, body: SubscriptionIn) -> None
 class SubscriptionOut(BaseModel):
     id: str
     url: str
-    niks: list[str]
+    niks: list[NikText]
     areas: list[str]
     active: bool
     created_at: datetime
@@ -169,7 +171,8 @@ async def create_subscription(
         spec=subscriptions.SubscriptionSpec.of(body.url, body.niks, body.areas),
         idempotency_key=idempotency_key,
     )
-    if created.replayed:
+    if created.replayed:  # nothing was created by this request: 200, as every replay
+        response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
     row = created.subscription
     return SubscriptionCreated(**SubscriptionOut.of(row).model_dump(), secret=row.secret)
@@ -191,7 +194,18 @@ async def list_subscriptions(
     if page_token is not None:
         created_us, last_id = decode_page_token(page_token, arity=2)
         if not isinstance(created_us, int) or not isinstance(last_id, str):
-            raise ProblemError(422, "Invalid request", "page_token is not a token of this list.")
+            raise ProblemError(
+                422,
+                "Invalid request",
+                "page_token is not a token of this list.",
+                errors=[
+                    FieldProblem(
+                        field="page_token",
+                        code="invalid_page_token",
+                        reason="page_token is not a token this list returned",
+                    )
+                ],
+            )
         after = (created_us, last_id)
     rows = await subscriptions.list_owned(session, client_id, after=after, limit=page_size + 1)
     items, token = cut_page(rows, page_size, subscriptions.subscription_sort_key)
@@ -244,7 +258,18 @@ async def list_deliveries(
     if page_token is not None:
         (seq,) = decode_page_token(page_token)
         if not isinstance(seq, int):
-            raise ProblemError(422, "Invalid request", "page_token is not a token of this list.")
+            raise ProblemError(
+                422,
+                "Invalid request",
+                "page_token is not a token of this list.",
+                errors=[
+                    FieldProblem(
+                        field="page_token",
+                        code="invalid_page_token",
+                        reason="page_token is not a token this list returned",
+                    )
+                ],
+            )
         before = seq
     rows = await subscriptions.list_deliveries(
         session, subscription.id, state=state, before_seq=before, limit=page_size + 1
