@@ -5,19 +5,16 @@ query parameter the operation does not declare (its own, a dependency's, a query
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query
-from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict
 
-from jemput.shared.http.app import create_app
 from jemput.shared.http.pagination import PageSize, PageToken
 from jemput.shared.http.problems import PROBLEM_JSON
+from jemput.shared.testing.apps import bare_app
 
 
 class Filters(BaseModel):
@@ -36,21 +33,7 @@ def purpose(purpose: Annotated[str | None, Query()] = None) -> str | None:
 
 
 def make_app() -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-
-    async def ready() -> dict[str, str]:
-        return {"database": "ok"}
-
-    registry = CollectorRegistry()
-    app = create_app(
-        title="t",
-        description="t",
-        lifespan=lifespan,
-        readiness=lambda _: ready,
-        registry=lambda _: registry,
-    )
+    app = bare_app()
 
     @app.get("/plain")
     async def plain() -> dict[str, str]:

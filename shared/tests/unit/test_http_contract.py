@@ -6,17 +6,14 @@ create that takes an `Idempotency-Key` documents the 200 of its replay."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import httpx
 from fastapi import FastAPI, Header
-from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from jemput.shared.http.app import create_app
 from jemput.shared.http.problems import PROBLEM_JSON, Problem
+from jemput.shared.testing.apps import bare_app
 
 
 class Thing(BaseModel):
@@ -24,21 +21,7 @@ class Thing(BaseModel):
 
 
 def make_app() -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-
-    async def ready() -> dict[str, str]:
-        return {"database": "ok"}
-
-    registry = CollectorRegistry()
-    app = create_app(
-        title="t",
-        description="t",
-        lifespan=lifespan,
-        readiness=lambda _: ready,
-        registry=lambda _: registry,
-    )
+    app = bare_app()
 
     @app.get("/things")
     async def list_things() -> list[Thing]:

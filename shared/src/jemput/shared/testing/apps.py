@@ -9,8 +9,31 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
+from jemput.shared.http.app import create_app as create_service_app
 from jemput.shared.testing.auth import IssuerForTests, shared_issuer
+
+
+def bare_app() -> FastAPI:
+    """An app of the shared HTTP layer alone (no database, no Kafka), for tests of that layer:
+    routes are added to it by the test."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    async def ready() -> dict[str, str]:
+        return {"database": "ok"}
+
+    registry = CollectorRegistry()
+    return create_service_app(
+        title="t",
+        description="t",
+        lifespan=lifespan,
+        readiness=lambda _: ready,
+        registry=lambda _: registry,
+    )
 
 
 @asynccontextmanager

@@ -194,22 +194,26 @@ async def list_subscriptions(
     if page_token is not None:
         created_us, last_id = decode_page_token(page_token, arity=2)
         if not isinstance(created_us, int) or not isinstance(last_id, str):
-            raise ProblemError(
-                422,
-                "Invalid request",
-                "page_token is not a token of this list.",
-                errors=[
-                    FieldProblem(
-                        field="page_token",
-                        code="invalid_page_token",
-                        reason="page_token is not a token this list returned",
-                    )
-                ],
-            )
+            raise _not_a_token_of_this_list()
         after = (created_us, last_id)
     rows = await subscriptions.list_owned(session, client_id, after=after, limit=page_size + 1)
     items, token = cut_page(rows, page_size, subscriptions.subscription_sort_key)
     return Page(items=[SubscriptionOut.of(r) for r in items], next_page_token=token)
+
+
+def _not_a_token_of_this_list() -> ProblemError:
+    return ProblemError(
+        422,
+        "Invalid request",
+        "page_token is not a token of this list.",
+        errors=[
+            FieldProblem(
+                field="page_token",
+                code="invalid_page_token",
+                reason="page_token is not a token this list returned",
+            )
+        ],
+    )
 
 
 @router.get(
@@ -258,18 +262,7 @@ async def list_deliveries(
     if page_token is not None:
         (seq,) = decode_page_token(page_token)
         if not isinstance(seq, int):
-            raise ProblemError(
-                422,
-                "Invalid request",
-                "page_token is not a token of this list.",
-                errors=[
-                    FieldProblem(
-                        field="page_token",
-                        code="invalid_page_token",
-                        reason="page_token is not a token this list returned",
-                    )
-                ],
-            )
+            raise _not_a_token_of_this_list()
         before = seq
     rows = await subscriptions.list_deliveries(
         session, subscription.id, state=state, before_seq=before, limit=page_size + 1
