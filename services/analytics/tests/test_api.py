@@ -220,6 +220,19 @@ async def test_a_villages_coverage_has_no_child_areas(client: httpx.AsyncClient)
     assert table[0]["recorded"] == str(body["area"]["recorded"])
 
 
+async def test_a_villages_progress_has_no_child_areas(client: httpx.AsyncClient) -> None:
+    params = {"area": KAYU_AGUNG_VILLAGE, "as_of": AS_OF}
+    got = await client.get("/v1/progress", params=params)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["children"], body["at_risk"]) == ([], [])
+    district = (await client.get("/v1/progress", params=params | {"area": "16.02.05"})).json()
+    in_district = next(c for c in district["children"] if c["code"] == KAYU_AGUNG_VILLAGE)
+    assert body["area"] == in_district
+    table = rows(await client.get("/v1/progress", params=params | {"format": "csv"}))
+    assert [r["code"] for r in table] == [KAYU_AGUNG_VILLAGE]
+
+
 async def test_progress_targets_and_district_clients(client: httpx.AsyncClient) -> None:
     got = (await client.get("/v1/progress", params={"area": "16.02", "as_of": AS_OF})).json()
     regency = got["area"]

@@ -107,7 +107,10 @@ async def progress(
 ) -> ProgressReport:
     tables = tables or await active_tables(conn)
     group = CHILD_GROUP[area.level]
-    children_areas = [area] if area.level is AreaLevel.VILLAGE else areas.children(area.code)
+    # The areas whose counts make the total: a village's own residents, else its child areas.
+    # A village has no child areas, so it lists no children and no child at risk.
+    children_areas = areas.children(area.code)
+    counted = [area] if area.level is AreaLevel.VILLAGE else children_areas
     chosen = {a.code: targets.for_area(a.code) for a in (area, *children_areas)}
     now = await counts_by(conn, tables, as_of, group=group, within=area)
     at_due: dict[date, dict[str, AreaCounts]] = {}
@@ -141,10 +144,10 @@ async def progress(
     own_due = at_due[chosen[area.code][0].due]
     total = made(
         area,
-        sum((now.get(c.code, AreaCounts()) for c in children_areas), AreaCounts()),
-        sum((own_due.get(c.code, AreaCounts()) for c in children_areas), AreaCounts()),
-        sum(recent.get(c.code, (0, 0))[0] for c in children_areas),
-        sum(recent.get(c.code, (0, 0))[1] for c in children_areas),
+        sum((now.get(c.code, AreaCounts()) for c in counted), AreaCounts()),
+        sum((own_due.get(c.code, AreaCounts()) for c in counted), AreaCounts()),
+        sum(recent.get(c.code, (0, 0))[0] for c in counted),
+        sum(recent.get(c.code, (0, 0))[1] for c in counted),
     )
     at_risk = sorted(
         (c for c in children if c.forecast.at_risk),
