@@ -1,7 +1,8 @@
 """Every route of every service, enumerated from the app itself (so a new route cannot escape):
 no credentials → 401; a token with any single other scope → 403; a token with the route's scope
 → neither 401 nor 403; for routes bound to areas, a client limited to another district → 403
-and one limited to the resident's district → allowed. Public paths answer without credentials."""
+(404 where a resident's record is concealed: the answer for an unknown NIK or KK) and one
+limited to the resident's district → allowed. Public paths answer without credentials."""
 
 from __future__ import annotations
 
@@ -92,14 +93,15 @@ PATH_VALUES = {
     "area": "16.02.05",
 }
 
-BOUND, REGENCY, OWNED, FILTERED = "bound", "regency", "owned", "filtered"
+BOUND, CONCEALED, REGENCY, OWNED, FILTERED = "bound", "concealed", "regency", "owned", "filtered"
 
 
 @dataclass(frozen=True)
 class Rule:
     """The contract of a route: its scope, and how areas limit it (`bound`: the data's area
-    decides, the call is about the seeded resident's district; `regency`: a client limited to
-    areas is refused)."""
+    decides, the call is about the seeded resident's district; `concealed`: bound, and a record
+    outside the client's areas is answered as if it did not exist, 404; `regency`: a client
+    limited to areas is refused)."""
 
     scope: Scope
     areas: str
@@ -111,10 +113,10 @@ class Rule:
 RESIDENTS_RULES: dict[str, Rule] = {
     "POST /v1/residents": Rule(Scope.RESIDENTS_WRITE, BOUND, lambda: Call(json=resident_body(2))),
     "GET /v1/residents": Rule(Scope.RESIDENTS_READ, BOUND, lambda: Call({"village": VILLAGE})),
-    "GET /v1/residents/{nik}": Rule(Scope.RESIDENTS_READ, BOUND),
-    "GET /v1/residents/{nik}/history": Rule(Scope.RESIDENTS_READ, BOUND),
-    "GET /v1/residents/{nik}/ektp-status": Rule(Scope.RESIDENTS_STATUS, BOUND),
-    "GET /v1/families/{kk}": Rule(Scope.RESIDENTS_READ, BOUND),
+    "GET /v1/residents/{nik}": Rule(Scope.RESIDENTS_READ, CONCEALED),
+    "GET /v1/residents/{nik}/history": Rule(Scope.RESIDENTS_READ, CONCEALED),
+    "GET /v1/residents/{nik}/ektp-status": Rule(Scope.RESIDENTS_STATUS, CONCEALED),
+    "GET /v1/families/{kk}": Rule(Scope.RESIDENTS_READ, CONCEALED),
     "POST /v1/central-results": Rule(Scope.RESIDENTS_CENTRAL, REGENCY),
     "POST /v1/import-jobs": Rule(Scope.RESIDENTS_WRITE, REGENCY),
     "GET /v1/import-jobs/{job_id}": Rule(Scope.RESIDENTS_WRITE, REGENCY),
@@ -363,7 +365,9 @@ async def test_every_route_needs_its_scope_and_respects_areas(service: Service) 
 
             elsewhere = await service.send(method, operation, call, token(rule.scope, OTHER))
             at_home = await service.send(method, operation, call, token(rule.scope, OWN))
-            wanted = "allowed" if rule.areas in (OWNED, FILTERED) else "403"
+            wanted = {OWNED: "allowed", FILTERED: "allowed", CONCEALED: "404"}.get(
+                rule.areas, "403"
+            )
             service.expect(f"{key} limited to another district", elsewhere, wanted)
             wanted = "403" if rule.areas == REGENCY else "allowed"
             service.expect(f"{key} limited to its own district", at_home, wanted)

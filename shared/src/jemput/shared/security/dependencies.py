@@ -111,7 +111,9 @@ def api_operations(app: FastAPI) -> list[ApiOperation]:
     """Every API route of the app, included routers' too, with the scope it requires."""
     operations = []
     for context in iter_route_contexts(app.routes):
-        if not isinstance(context.original_route, APIRoute):
+        # The documentation pages are routes too, but not operations of the API.
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         dependant: Dependant | None = context.dependant
         requirements = (
