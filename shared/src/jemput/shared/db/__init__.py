@@ -3,9 +3,17 @@
 from jemput.shared.db.engine import (
     core_connection,
     create_engine,
+    dialect_insert,
     is_postgres,
     is_sqlite,
     read_only,
 )
 
-__all__ = ["core_connection", "create_engine", "is_postgres", "is_sqlite", "read_only"]
+__all__ = [
+    "core_connection",
+    "create_engine",
+    "dialect_insert",
+    "is_postgres",
+    "is_sqlite",
+    "read_only",
+]

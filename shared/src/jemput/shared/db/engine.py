@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -16,6 +18,11 @@ def is_sqlite(engine: AsyncEngine | Engine) -> bool:
 
 def is_postgres(engine: AsyncEngine | Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+    """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL or SQLite)."""
+    return (postgresql_insert if is_postgres(conn.engine) else sqlite_insert)(table)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

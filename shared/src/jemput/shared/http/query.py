@@ -33,10 +33,22 @@ async def refuse_unknown_query(request: Request) -> None:
         )
 
 
-# Per app: each API route with what it declares, as included (router dependencies too).
-_DECLARED: WeakKeyDictionary[FastAPI, list[tuple[RouteContext, frozenset[str]]]] = (
-    WeakKeyDictionary()
-)
+# Per app, by the route as its router defined it (`id`: the app holds its routes for its
+# life): each inclusion of that route with what it declares (router dependencies too). Built
+# on the first request, so a request looks its route up instead of walking every route.
+_Inclusions = dict[int, list[tuple[RouteContext, frozenset[str]]]]
+_DECLARED: WeakKeyDictionary[FastAPI, _Inclusions] = WeakKeyDictionary()
+
+
+def _inclusions(app: FastAPI) -> _Inclusions:
+    if app not in _DECLARED:
+        found: _Inclusions = {}
+        for context in iter_route_contexts(app.routes):
+            if isinstance(context.original_route, APIRoute):
+                names = declared_query_parameters(context.dependant)
+                found.setdefault(id(context.original_route), []).append((context, names))
+        _DECLARED[app] = found
+    return _DECLARED[app]
 
 
 def _declared_for(request: Request) -> frozenset[str] | None:
@@ -46,16 +58,7 @@ def _declared_for(request: Request) -> frozenset[str] | None:
     # The documentation pages are routes too, but not operations of the API.
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return None
-    app: FastAPI = request.app
-    if app not in _DECLARED:
-        _DECLARED[app] = [
-            (context, declared_query_parameters(context.dependant))
-            for context in iter_route_contexts(app.routes)
-            if isinstance(context.original_route, APIRoute)
-        ]
-    found = [
-        (context, names) for context, names in _DECLARED[app] if context.original_route is route
-    ]
+    found = _inclusions(request.app).get(id(route), [])
     if len(found) > 1:  # one router included twice: the inclusion that matched
         found = [(c, names) for c, names in found if c.matches(request.scope)[0] is Match.FULL]
     return found[0][1] if found else declared_query_parameters(route.dependant)

@@ -16,13 +16,11 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.shared import tracing
-from jemput.shared.db import is_postgres
+from jemput.shared.db import dialect_insert
 from jemput.shared.events.envelope import CloudEvent, EnvelopeError
 from jemput.shared.faults import CrashPoints
 from jemput.shared.messaging.dead_letter import DeadLetters, describe_failure
@@ -264,10 +262,9 @@ class IdempotentConsumer:
         lookup of hundreds of ids in a young, unanalysed inbox table can (a sequential scan per
         batch), and it is a single round trip. The rows roll back with the batch if it fails.
         """
-        insert_into = postgresql_insert if is_postgres(conn.engine) else sqlite_insert
         now = datetime.now(UTC)
         statement = (
-            insert_into(inbox)
+            dialect_insert(conn, inbox)
             .values([{"consumer": self.name, "event_id": i, "applied_at": now} for i in ids])
             .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
             .returning(inbox.c.event_id)

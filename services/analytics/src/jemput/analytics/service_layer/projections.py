@@ -16,15 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
 from jemput.analytics.domain.resident_facts import ResidentFacts, Snapshot
 from jemput.analytics.service_layer.generations import active_tables, lock_for_writing
-from jemput.shared.db import is_postgres
+from jemput.shared.db import dialect_insert
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.inventory import (
     CardIssuedV1,
@@ -168,10 +166,6 @@ def _demand_movements(events: Sequence[InboundEvent[Any]]) -> list[dict[str, Any
     return rows
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    return (postgresql_insert if is_postgres(conn.engine) else sqlite_insert)(table)
-
-
 async def _upsert(
     conn: AsyncConnection, table: Table, key: str, rows: Sequence[dict[str, Any]]
 ) -> None:
@@ -179,7 +173,7 @@ async def _upsert(
     with many parameter sets: compiled once and cached, sent in pages by the driver."""
     if not rows:
         return
-    statement = _insert(conn, table)
+    statement = dialect_insert(conn, table)
     statement = statement.on_conflict_do_update(
         index_elements=[key], set_={c: statement.excluded[c] for c in rows[0] if c != key}
     )
@@ -188,7 +182,7 @@ async def _upsert(
 
 async def _insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+        await conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), list(rows))
 
 
 async def _stored(

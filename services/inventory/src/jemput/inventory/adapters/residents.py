@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.inventory.adapters.tables import PrintJob, ResidentVillage
 from jemput.inventory.domain.print_jobs import JobState
-from jemput.shared.db import is_postgres
+from jemput.shared.db import dialect_insert
 
 _VILLAGES: sa.Table = ResidentVillage.__table__  # type: ignore[attr-defined]
 _JOBS: sa.Table = PrintJob.__table__  # type: ignore[attr-defined]
@@ -24,7 +22,7 @@ async def remember_villages(session: AsyncSession, villages: Mapping[str, str]) 
     if not villages:
         return
     conn = await session.connection()
-    upsert = (pg_insert if is_postgres(conn.engine) else sqlite_insert)(_VILLAGES)
+    upsert = dialect_insert(conn, _VILLAGES)
     await conn.execute(
         upsert.on_conflict_do_update(
             index_elements=["nik"], set_={"village_code": upsert.excluded.village_code}

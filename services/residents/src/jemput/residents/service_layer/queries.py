@@ -27,7 +27,7 @@ from jemput.residents.domain.model import (
     MaritalStatus,
     is_elderly,
 )
-from jemput.residents.domain.status import RANK
+from jemput.residents.domain.status import is_recorded
 from jemput.residents.service_layer.status import current_status
 from jemput.shared.eligibility import adult_cutoff, eligible_from, is_eligible
 from jemput.shared.timezone import OFFICE_TIMEZONE
@@ -294,16 +294,13 @@ class Family:
 
     @property
     def recorded(self) -> int:
-        return sum(1 for member in self.members if member.eligible and is_recorded(member))
+        return sum(
+            1 for member in self.members if member.eligible and is_recorded(member.ektp_status)
+        )
 
     @property
     def complete(self) -> bool:
         return self.recorded == self.eligible
-
-
-def is_recorded(member: ResidentPublic) -> bool:
-    """Recorded or further along (a DUPLICATE was recorded too)."""
-    return RANK[member.ektp_status] >= RANK[EktpStatus.SUDAH_REKAM]
 
 
 async def family(
