@@ -1,0 +1,129 @@
+"""A resident's dated changes to the counts of their area: the ground the per-area aggregates
+stand on.
+
+Each count of coverage and the card pipeline (`service_layer/coverage.py`: residents, eligible,
+recorded, ...) holds for a resident over one span of days: from the day it starts (a recording
+day, a 17th birthday) until the day it stops (a move-out, a card issued ending a SUKET). So a
+resident adds +1 to the count on the first day of the span and -1 on the day after it ends.
+Summed over the residents of an area, these changes up to a day give the area's count as of
+that day, without reading a resident: a birthday that is years away is a change dated then.
+
+When an event changes a resident's facts, the aggregates take `changes(new) - changes(old)`:
+as the facts are the same in any order and with repeats (`resident_facts`), so are the sums.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from jemput.analytics.domain.resident_facts import ResidentFacts
+from jemput.shared.eligibility import ADULT_AGE, birthday
+from jemput.shared.timezone import office_day
+
+# Before any day that is asked about: a count that holds "always" starts here.
+BEGINNING = date.min
+
+# The counts, in the order of `coverage.AreaCounts`, and one more: `recorded_day` counts a
+# resident once, on the day they were recorded (recordings per day), and never stops.
+MEASURES = (
+    "residents",
+    "eligible",
+    "recorded",
+    "print_ready",
+    "duplicates",
+    "printed",
+    "issued",
+    "suket_outstanding",
+)
+RECORDED_DAY = "recorded_day"
+ALL_MEASURES = (*MEASURES, RECORDED_DAY)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ChangeKey:
+    village_code: str
+    day: date
+    measure: str
+
+
+def _span(start: date | None, end: date | None) -> tuple[date, date | None] | None:
+    """[start, end): None when it holds on no day (`end` None: it never stops)."""
+    if start is None or (end is not None and end <= start):
+        return None
+    return start, end
+
+
+def _earliest(*days: date | None) -> date | None:
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
+
+
+def spans(facts: ResidentFacts) -> dict[str, tuple[date, date | None]]:
+    """The days each count holds for this resident, as `coverage.measures` decides it for a
+    day: a resident the register has not described yet (no birth date) counts nowhere."""
+    if facts.birth_date is None or facts.village_code is None:
+        return {}
+    left = facts.left_on  # not counted from this day on
+    found: dict[str, tuple[date, date | None] | None] = {}
+
+    def living_from(start: date | None, end: date | None = None) -> tuple[date, date | None] | None:
+        return _span(start, _earliest(end, left))
+
+    found["residents"] = living_from(BEGINNING)
+    adult = BEGINNING if facts.ever_married else birthday(facts.birth_date, ADULT_AGE)
+    found["eligible"] = living_from(adult)
+    found["recorded"] = living_from(facts.recorded_on)
+    found["print_ready"] = living_from(facts.print_ready_on)
+    flagged = facts.duplicate_at is not None and (
+        facts.print_ready_at is None or facts.print_ready_at < facts.duplicate_at
+    )
+    if flagged and facts.duplicate_at is not None:
+        found["duplicates"] = living_from(office_day(facts.duplicate_at))
+    found["printed"] = living_from(facts.printed_on)
+    found["issued"] = living_from(facts.issued_on)
+    # A revocation ends the SUKET unless one was issued again after it (coverage.holds_suket).
+    reissued = (
+        facts.suket_at is not None
+        and facts.suket_revoked_at is not None
+        and facts.suket_at > facts.suket_revoked_at
+    )
+    revoked = None if reissued else facts.suket_revoked_on
+    found["suket_outstanding"] = living_from(facts.suket_on, _earliest(facts.issued_on, revoked))
+    return {name: span for name, span in found.items() if span is not None}
+
+
+def changes(facts: ResidentFacts | None) -> Counter[ChangeKey]:
+    """The resident's changes to the counts of their village (nothing for None: not known)."""
+    found: Counter[ChangeKey] = Counter()
+    if facts is None or facts.village_code is None:
+        return found
+    village = facts.village_code
+    for measure, (start, end) in spans(facts).items():
+        found[ChangeKey(village, start, measure)] += 1
+        if end is not None:
+            found[ChangeKey(village, end, measure)] -= 1
+    # Recordings per day: every resident with a recording day, living here or not, as
+    # `progress.daily_recordings` counts them.
+    if facts.recorded_on is not None:
+        found[ChangeKey(village, facts.recorded_on, RECORDED_DAY)] += 1
+    return found
+
+
+def difference(old: ResidentFacts | None, new: ResidentFacts | None) -> Counter[ChangeKey]:
+    """What the aggregates must add when a resident's facts go from `old` to `new` (zeros
+    left out)."""
+    delta = changes(new)
+    delta.subtract(changes(old))
+    return Counter({key: n for key, n in delta.items() if n})
+
+
+def counts_as_of(changes_: Counter[ChangeKey], village: str, day: date) -> dict[str, int]:
+    """The counts of one village as of `day` from dated changes (used by the tests and the
+    rebuild's check)."""
+    totals = dict.fromkeys(ALL_MEASURES, 0)
+    for key, n in changes_.items():
+        if key.village_code == village and key.day <= day:
+            totals[key.measure] += n
+    return totals
