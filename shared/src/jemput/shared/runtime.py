@@ -204,14 +204,33 @@ class ServiceRuntime:
         delay = 0.5
         while not self._stop.is_set():
             try:
-                await start()
-                return
+                # A connection attempt to a broker that is away can take the client's whole
+                # request timeout; a stop must not wait for it.
+                if await self._unless_stopped(start()):
+                    return
+                break
             except Exception as exc:
                 log.warning("runtime.kafka_unavailable", error=type(exc).__name__, retry_in=delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=delay)
                 delay = min(delay * 2, 5.0)
         raise asyncio.CancelledError
+
+    async def _unless_stopped(self, work: Awaitable[object]) -> bool:
+        """Runs `work` unless the runtime stops first (then cancels it and returns False)."""
+        attempt = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({attempt, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not attempt.done():
+            attempt.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await attempt
+            return False
+        attempt.result()
+        return True
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}
