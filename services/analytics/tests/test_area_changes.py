@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jemput.analytics.adapters.tables import read_model_tables
 from jemput.analytics.domain.area_changes import (
+    ALL_MEASURES,
     MEASURES,
     RECORDED_DAY,
     ChangeKey,
     changes,
-    counts_as_of,
     difference,
 )
 from jemput.analytics.domain.resident_facts import UNDATED, ResidentFacts
@@ -82,6 +82,15 @@ def random_facts(rng: random.Random, n: int) -> list[ResidentFacts]:
             )
         )
     return found
+
+
+def counts_as_of(summed: Counter[ChangeKey], village: str, day: date) -> dict[str, int]:
+    """One village's counts as of `day`: its changes up to that day, summed."""
+    totals = dict.fromkeys(ALL_MEASURES, 0)
+    for key, n in summed.items():
+        if key.village_code == village and key.day <= day:
+            totals[key.measure] += n
+    return totals
 
 
 def _row(facts: ResidentFacts) -> dict[str, Any]:

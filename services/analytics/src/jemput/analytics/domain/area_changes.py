@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from jemput.analytics.domain.resident_facts import ResidentFacts
-from jemput.shared.eligibility import ADULT_AGE, birthday
+from jemput.shared.eligibility import eligible_from
 from jemput.shared.timezone import office_day
 
 # Before any day that is asked about: a count that holds "always" starts here.
@@ -72,15 +72,15 @@ def spans(facts: ResidentFacts) -> dict[str, tuple[date, date | None]]:
         return _span(start, _earliest(end, left))
 
     found["residents"] = living_from(BEGINNING)
-    adult = BEGINNING if facts.ever_married else birthday(facts.birth_date, ADULT_AGE)
-    found["eligible"] = living_from(adult)
+    found["eligible"] = living_from(
+        eligible_from(birth_date=facts.birth_date, ever_married=bool(facts.ever_married))
+    )
     found["recorded"] = living_from(facts.recorded_on)
     found["print_ready"] = living_from(facts.print_ready_on)
-    flagged = facts.duplicate_at is not None and (
-        facts.print_ready_at is None or facts.print_ready_at < facts.duplicate_at
-    )
-    if flagged and facts.duplicate_at is not None:
-        found["duplicates"] = living_from(office_day(facts.duplicate_at))
+    # A duplicate until a print-ready decision newer than the flag clears it.
+    flag = facts.duplicate_at
+    if flag is not None and (facts.print_ready_at is None or facts.print_ready_at < flag):
+        found["duplicates"] = living_from(office_day(flag))
     found["printed"] = living_from(facts.printed_on)
     found["issued"] = living_from(facts.issued_on)
     # A revocation ends the SUKET unless one was issued again after it (coverage.holds_suket).
@@ -117,13 +117,3 @@ def difference(old: ResidentFacts | None, new: ResidentFacts | None) -> Counter[
     delta = changes(new)
     delta.subtract(changes(old))
     return Counter({key: n for key, n in delta.items() if n})
-
-
-def counts_as_of(changes_: Counter[ChangeKey], village: str, day: date) -> dict[str, int]:
-    """The counts of one village as of `day` from dated changes (used by the tests and the
-    rebuild's check)."""
-    totals = dict.fromkeys(ALL_MEASURES, 0)
-    for key, n in changes_.items():
-        if key.village_code == village and key.day <= day:
-            totals[key.measure] += n
-    return totals
