@@ -23,7 +23,7 @@ from jemput.analytics.domain.area_changes import (
     difference,
 )
 from jemput.analytics.domain.resident_facts import UNDATED, ResidentFacts
-from jemput.analytics.service_layer.coverage import counts_by
+from jemput.analytics.service_layer.coverage import counts_from_residents
 from jemput.shared.db import create_engine
 from jemput.shared.testing.fixtures import migrate
 
@@ -120,7 +120,7 @@ async def test_summed_changes_equal_the_counts_read_from_residents(database_url:
         seen_nonzero = Counter[str]()
         async with engine.connect() as conn:
             while day <= LAST + timedelta(days=4):
-                read = await counts_by(conn, tables, day, group="village_code")
+                read = await counts_from_residents(conn, tables, day, group="village_code")
                 for village in VILLAGES:
                     expected = read[village]
                     got = counts_as_of(summed, village, day)

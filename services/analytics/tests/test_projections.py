@@ -18,6 +18,7 @@ from jemput.analytics.testing import (
     KAYU_AGUNG_VILLAGE,
     LEMPUING_VILLAGE,
     apply,
+    empty_read_models,
     inbound,
     resident,
 )
@@ -195,9 +196,7 @@ async def test_the_same_numbers_in_any_order_and_with_repeats(database_url: str)
             fresh = database_url.replace("test.db", f"order{attempt}.db")
         else:
             engine = create_engine(database_url)
-            async with engine.begin() as conn:
-                for table in reversed(read_model_tables(1).metadata.sorted_tables):
-                    await conn.execute(table.delete())
+            await empty_read_models(engine)
             await engine.dispose()
         await migrate("analytics", fresh)
         engine = create_engine(fresh)
@@ -360,9 +359,7 @@ async def test_a_revoked_suket_is_not_outstanding_until_a_new_one_is_issued(
             fresh = database_url.replace("test.db", f"revoked{attempt}.db")
         else:
             engine = create_engine(database_url)
-            async with engine.begin() as conn:
-                for table in reversed(read_model_tables(1).metadata.sorted_tables):
-                    await conn.execute(table.delete())
+            await empty_read_models(engine)
             await engine.dispose()
         await migrate("analytics", fresh)
         engine = create_engine(fresh)

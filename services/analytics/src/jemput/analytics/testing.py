@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from jemput.analytics.adapters.tables import read_model_tables
+from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.projections import handlers
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
@@ -32,7 +34,7 @@ from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.messaging.kafka import ensure_topics, make_producer
 from jemput.shared.nik import Sex, make_nik
 from jemput.shared.reference.areas import load_area_table
-from jemput.shared.timezone import OFFICE_TIMEZONE
+from jemput.shared.timezone import OFFICE_TIMEZONE, today_in_office
 
 KAYU_AGUNG_VILLAGE = "16.02.05.1001"
 LEMPUING_VILLAGE = "16.02.13.2005"
@@ -83,6 +85,15 @@ async def apply(
     projections do with repeats is theirs to get right."""
     async with AsyncSession(engine) as session, session.begin():
         await (registry or handlers()).apply(session, events)
+
+
+async def empty_read_models(engine: AsyncEngine, generation: int = 1) -> None:
+    """A generation's tables as a fresh migration leaves them: no rows, empty aggregates."""
+    tables = read_model_tables(generation)
+    async with engine.begin() as conn:
+        for table in reversed(tables.metadata.sorted_tables):
+            await conn.execute(table.delete())
+        await aggregates.build(conn, tables, today_in_office())
 
 
 Timed = tuple[EventPayload, datetime]

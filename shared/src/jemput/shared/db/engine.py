@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Table, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -20,7 +20,7 @@ def is_postgres(engine: AsyncEngine | Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+def dialect_insert(conn: AsyncConnection | Connection, table: Table) -> Any:
     """An INSERT with the dialect's ON CONFLICT clauses (PostgreSQL or SQLite)."""
     return (postgresql_insert if is_postgres(conn.engine) else sqlite_insert)(table)
 

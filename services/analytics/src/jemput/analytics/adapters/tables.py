@@ -23,6 +23,7 @@ import pydantic
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from jemput.analytics.domain.area_changes import ALL_MEASURES
 from jemput.shared.db.types import UtcDateTime
 from jemput.shared.http.types import IsoDate
 
@@ -171,6 +172,40 @@ def _home_visit_columns() -> list[sa.Column[Any]]:
     ]
 
 
+def _measure_columns() -> list[sa.Column[Any]]:
+    return [sa.Column(m, sa.Integer(), nullable=False, server_default="0") for m in ALL_MEASURES]
+
+
+def _area_change_columns() -> list[sa.Column[Any]]:
+    # The residents' dated changes to the counts of an area (`domain.area_changes`), summed per
+    # area and day, at every level (village up to province; a province's parent is "").
+    return [
+        sa.Column("area_code", sa.String(13), primary_key=True),
+        sa.Column("day", sa.Date(), primary_key=True),
+        sa.Column("parent_code", sa.String(13), nullable=False),
+        *_measure_columns(),
+    ]
+
+
+def _area_total_columns() -> list[sa.Column[Any]]:
+    # The changes of each area summed up to the roll day (`aggregate_state`): the counts as of
+    # that day, so that a read adds only the few days after it.
+    return [
+        sa.Column("area_code", sa.String(13), primary_key=True),
+        sa.Column("parent_code", sa.String(13), nullable=False),
+        *_measure_columns(),
+    ]
+
+
+def _aggregate_state_columns() -> list[sa.Column[Any]]:
+    # One row once the aggregates hold every resident's changes (a rebuild adds it when it has
+    # computed them); without it, the projections leave the aggregates alone.
+    return [
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("rolled_to", sa.Date(), nullable=False),
+    ]
+
+
 def _resident_indexes(name: str) -> list[tuple[str, list[str]]]:
     return [
         (f"ix_{name}_district", ["district_code", "village_code"]),
@@ -194,6 +229,12 @@ GENERATION_TABLES: dict[
         lambda name: [(f"ix_{name}_day", ["location", "day"])],
     ),
     "home_visit": (_home_visit_columns, lambda name: [(f"ix_{name}_deadline", ["deadline"])]),
+    "area_change": (
+        _area_change_columns,
+        lambda name: [(f"ix_{name}_parent", ["parent_code", "day"])],
+    ),
+    "area_total": (_area_total_columns, lambda name: [(f"ix_{name}_parent", ["parent_code"])]),
+    "aggregate_state": (_aggregate_state_columns, lambda name: []),
 }
 
 
@@ -213,6 +254,9 @@ class ReadModelTables:
     stock: sa.Table
     stock_movement: sa.Table
     home_visit: sa.Table
+    area_change: sa.Table
+    area_total: sa.Table
+    aggregate_state: sa.Table
 
 
 @functools.cache
@@ -236,4 +280,7 @@ def read_model_tables(generation: int) -> ReadModelTables:
         stock=tables["stock"],
         stock_movement=tables["stock_movement"],
         home_visit=tables["home_visit"],
+        area_change=tables["area_change"],
+        area_total=tables["area_total"],
+        aggregate_state=tables["aggregate_state"],
     )

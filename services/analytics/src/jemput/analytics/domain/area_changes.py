@@ -25,8 +25,10 @@ from jemput.shared.timezone import office_day
 # Before any day that is asked about: a count that holds "always" starts here.
 BEGINNING = date.min
 
-# The counts, in the order of `coverage.AreaCounts`, and one more: `recorded_day` counts a
-# resident once, on the day they were recorded (recordings per day), and never stops.
+# The counts, in the order of `coverage.AreaCounts`; then `awaiting_print` (print-ready, no
+# card printed yet: the blanks owed, see `service_layer/stock`); then the two that count a
+# resident once, on one day, and never stop: `recorded_day` (recordings per day) and
+# `suket_day` (SUKETs issued per day, living here or not, as stock counts them).
 MEASURES = (
     "residents",
     "eligible",
@@ -37,8 +39,10 @@ MEASURES = (
     "issued",
     "suket_outstanding",
 )
+AWAITING_PRINT = "awaiting_print"
 RECORDED_DAY = "recorded_day"
-ALL_MEASURES = (*MEASURES, RECORDED_DAY)
+SUKET_DAY = "suket_day"
+ALL_MEASURES = (*MEASURES, AWAITING_PRINT, RECORDED_DAY, SUKET_DAY)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -91,6 +95,7 @@ def spans(facts: ResidentFacts) -> dict[str, tuple[date, date | None]]:
     )
     revoked = None if reissued else facts.suket_revoked_on
     found["suket_outstanding"] = living_from(facts.suket_on, _earliest(facts.issued_on, revoked))
+    found[AWAITING_PRINT] = living_from(facts.print_ready_on, facts.printed_on)
     return {name: span for name, span in found.items() if span is not None}
 
 
@@ -108,6 +113,8 @@ def changes(facts: ResidentFacts | None) -> Counter[ChangeKey]:
     # `progress.daily_recordings` counts them.
     if facts.recorded_on is not None:
         found[ChangeKey(village, facts.recorded_on, RECORDED_DAY)] += 1
+    if facts.suket_on is not None:
+        found[ChangeKey(village, facts.suket_on, SUKET_DAY)] += 1
     return found
 
 
@@ -117,3 +124,23 @@ def difference(old: ResidentFacts | None, new: ResidentFacts | None) -> Counter[
     delta = changes(new)
     delta.subtract(changes(old))
     return Counter({key: n for key, n in delta.items() if n})
+
+
+def enclosing(village_code: str) -> list[tuple[str, str]]:
+    """(area code, parent code) of the village and of each area above it, up to its province
+    (whose parent is the nation, ""): the aggregates keep every level, so that a read sums the
+    rows of the children of one area, whatever its level."""
+    codes = [village_code[:2], village_code[:5], village_code[:8], village_code]
+    parents = ["", *codes[:-1]]
+    return list(zip(codes, parents, strict=True))
+
+
+def by_area(delta: Counter[ChangeKey]) -> dict[tuple[str, str, date], dict[str, int]]:
+    """The changes per (area code, parent code, day) at every level, each a dict of measure ->
+    change (zero-sum areas left out): the rows the aggregates add."""
+    found: dict[tuple[str, str, date], dict[str, int]] = {}
+    for key, n in delta.items():
+        for code, parent in enclosing(key.village_code):
+            row = found.setdefault((code, parent, key.day), dict.fromkeys(ALL_MEASURES, 0))
+            row[key.measure] += n
+    return {k: row for k, row in found.items() if any(row.values())}

@@ -1,10 +1,15 @@
 """Coverage = recorded ÷ eligible, with the card pipeline beside it, per child area of the area
-asked about, as of a day. Everything is counted from the residents' dated facts, so any past
-or coming day can be asked about: a birthday moves a resident into the denominator on the day.
+asked about, as of a day. The counts come from the per-area aggregates (`aggregates`), which
+hold the residents' dated changes, so any past or coming day can be asked about (a birthday
+moves a resident into the denominator on the day) at the cost of the child areas' rows.
+
+`counts_from_residents` counts the same from the residents' facts themselves: the definition
+the aggregates are proven equal to (tests), and what `jemput analytics check` compares them with.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.shared.db import core_connection
 from jemput.shared.eligibility import adult_cutoff
@@ -143,7 +149,30 @@ def within_area(tables: ReadModelTables, area: Area) -> ColumnElement[bool]:
     return own == area.code
 
 
+def scope(area: Area) -> dict[str, list[str]]:
+    """What `counts_by` reads for an area: the counts of its children, or a village's own."""
+    if area.level is AreaLevel.VILLAGE:
+        return {"codes": [area.code]}
+    return {"parents": [area.code]}
+
+
 async def counts_by(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    as_of: date,
+    *,
+    parents: Sequence[str] = (),
+    codes: Sequence[str] = (),
+) -> dict[str, AreaCounts]:
+    """Counts per child area of `parents` and per area of `codes`, from the aggregates."""
+    found = await aggregates.counts(conn, tables, as_of, parents=parents, codes=codes)
+    return {
+        code: AreaCounts(*(measures[name] for name in COUNT_NAMES))
+        for code, measures in found.items()
+    }
+
+
+async def counts_from_residents(
     conn: AsyncConnection,
     tables: ReadModelTables,
     as_of: date,
@@ -152,7 +181,7 @@ async def counts_by(
     within: Area | None = None,
 ) -> dict[str, AreaCounts]:
     """Counts per code of `group` (`regency_code`, `district_code` or `village_code`), for the
-    residents of `within` (all residents without it)."""
+    residents of `within` (all residents without it), read from every resident's facts."""
     column = tables.resident.c[group]
     query = select(column, *measures(tables, as_of)).group_by(column)
     if within is not None:
@@ -175,7 +204,7 @@ async def coverage(
 ) -> CoverageReport:
     conn = await core_connection(session)
     tables = tables or await active_tables(conn)
-    counts = await counts_by(conn, tables, as_of, group=CHILD_GROUP[area.level], within=area)
+    counts = await counts_by(conn, tables, as_of, **scope(area))
     # A village has no child areas: its own residents are its total.
     children = [
         AreaCoverage(child, counts.get(child.code, AreaCounts()))

@@ -80,9 +80,9 @@ async def check(
     if area.level not in (AreaLevel.REGENCY, AreaLevel.DISTRICT):
         raise ValueError("data quality is checked for a regency or a district")
     tables = tables or await active_tables(conn)
-    by_village = await counts_by(conn, tables, as_of, group="village_code", within=area)
-    by_district = await counts_by(conn, tables, as_of, group="district_code", within=area)
     districts = [area] if area.level is AreaLevel.DISTRICT else areas.children(area.code)
+    by_village = await counts_by(conn, tables, as_of, parents=[d.code for d in districts])
+    by_district = await counts_by(conn, tables, as_of, codes=[d.code for d in districts])
     issues: list[Issue] = []
     for district in districts:
         villages = areas.children(district.code)

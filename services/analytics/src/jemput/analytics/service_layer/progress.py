@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.domain.area_changes import RECORDED_DAY
 from jemput.analytics.domain.forecast import (
     LONG_WINDOW,
     SHORT_WINDOW,
@@ -18,12 +18,8 @@ from jemput.analytics.domain.forecast import (
     Target,
     forecast,
 )
-from jemput.analytics.service_layer.coverage import (
-    CHILD_GROUP,
-    AreaCounts,
-    counts_by,
-    within_area,
-)
+from jemput.analytics.service_layer import aggregates
+from jemput.analytics.service_layer.coverage import AreaCounts, counts_by, scope
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.analytics.service_layer.targets import Targets
 from jemput.shared.reference.areas import Area, AreaLevel, AreaTable
@@ -64,32 +60,28 @@ async def _recent(
     conn: AsyncConnection, tables: ReadModelTables, area: Area, as_of: date
 ) -> dict[str, tuple[int, int]]:
     """Residents recorded in the last SHORT_WINDOW and LONG_WINDOW days, per child area."""
-    r = tables.resident.c
-    column = r[CHILD_GROUP[area.level]]
-
-    def since(days: int) -> ColumnElement[int]:
-        start = as_of - timedelta(days=days)
-        return func.sum(case((and_(r.recorded_on > start, r.recorded_on <= as_of), 1), else_=0))
-
-    query = (
-        select(column, since(SHORT_WINDOW), since(LONG_WINDOW))
-        .where(within_area(tables, area), r.recorded_on > as_of - timedelta(days=LONG_WINDOW))
-        .group_by(column)
+    short_start = as_of - timedelta(days=SHORT_WINDOW)
+    per_day = await aggregates.daily(
+        conn,
+        tables,
+        RECORDED_DAY,
+        as_of - timedelta(days=LONG_WINDOW - 1),
+        as_of,
+        **scope(area),
     )
-    return {code: (int(s or 0), int(lo or 0)) for code, s, lo in (await conn.execute(query)).all()}
+    return {
+        code: (sum(n for day, n in days.items() if day > short_start), sum(days.values()))
+        for code, days in per_day.items()
+    }
 
 
 async def daily_recordings(
     conn: AsyncConnection, tables: ReadModelTables, area: Area, first: date, last: date
 ) -> list[tuple[date, int]]:
     """Residents of the area recorded on each day from `first` to `last` (zeros included)."""
-    r = tables.resident.c
-    query = (
-        select(r.recorded_on, func.count())
-        .where(within_area(tables, area), r.recorded_on >= first, r.recorded_on <= last)
-        .group_by(r.recorded_on)
-    )
-    found = {day: int(n) for day, n in (await conn.execute(query)).all()}
+    found = (
+        await aggregates.daily(conn, tables, RECORDED_DAY, first, last, codes=[area.code])
+    ).get(area.code, {})
     days = (last - first).days + 1
     return [
         (first + timedelta(days=i), found.get(first + timedelta(days=i), 0)) for i in range(days)
@@ -106,20 +98,19 @@ async def progress(
     tables: ReadModelTables | None = None,
 ) -> ProgressReport:
     tables = tables or await active_tables(conn)
-    group = CHILD_GROUP[area.level]
     # The areas whose counts make the total: a village's own residents, else its child areas.
     # A village has no child areas, so it lists no children and no child at risk.
     children_areas = areas.children(area.code)
     counted = [area] if area.level is AreaLevel.VILLAGE else children_areas
     chosen = {a.code: targets.for_area(a.code) for a in (area, *children_areas)}
-    now = await counts_by(conn, tables, as_of, group=group, within=area)
+    now = await counts_by(conn, tables, as_of, **scope(area))
     at_due: dict[date, dict[str, AreaCounts]] = {}
     for target, _ in chosen.values():
         if target.due not in at_due:
             at_due[target.due] = (
                 now
                 if target.due == as_of
-                else await counts_by(conn, tables, target.due, group=group, within=area)
+                else await counts_by(conn, tables, target.due, **scope(area))
             )
     recent = await _recent(conn, tables, area, as_of)
 

@@ -10,6 +10,7 @@ nothing: the inbox skips repeats already, and a rebuild's last pass re-applies o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -20,7 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.domain.area_changes import ChangeKey, difference
 from jemput.analytics.domain.resident_facts import ResidentFacts, Snapshot
+from jemput.analytics.service_layer import aggregates
+from jemput.analytics.service_layer.aggregates import facts_of
 from jemput.analytics.service_layer.generations import active_tables, lock_for_writing
 from jemput.shared.db import dialect_insert
 from jemput.shared.events.base import EventPayload
@@ -54,7 +58,7 @@ from jemput.shared.events.residents import (
     SuketStatusChangedV1,
 )
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
-from jemput.shared.timezone import office_day
+from jemput.shared.timezone import office_day, today_in_office
 
 TablesFor = Callable[[AsyncConnection], Awaitable[ReadModelTables]]
 Change = Callable[[ResidentFacts], ResidentFacts]
@@ -207,10 +211,6 @@ def _facts_row(facts: ResidentFacts) -> dict[str, Any]:
     return row
 
 
-def _facts_of(row: dict[str, Any]) -> ResidentFacts:
-    return ResidentFacts(**{name: row[name] for name in _FACT_FIELDS})
-
-
 class Projections:
     """The handlers, writing to the generation `tables_for` names (the active one by default;
     a rebuild names the one it builds)."""
@@ -243,11 +243,18 @@ class Projections:
     async def _change_residents(
         self, conn: AsyncConnection, tables: ReadModelTables, changes: Sequence[tuple[str, Change]]
     ) -> None:
+        """Merge the events into their residents' facts, and what that changes in the counts
+        into the aggregates, in the same transaction."""
         stored = await _stored(conn, tables.resident, "nik", {nik for nik, _ in changes})
-        facts = {nik: _facts_of(row) for nik, row in stored.items()}
+        before = {nik: facts_of(row) for nik, row in stored.items()}
+        facts = dict(before)
         for nik, change in changes:
             facts[nik] = change(facts.get(nik) or ResidentFacts(nik=nik))
         await _upsert(conn, tables.resident, "nik", [_facts_row(f) for f in facts.values()])
+        delta: Counter[ChangeKey] = Counter()
+        for nik, after in facts.items():
+            delta.update(difference(before.get(nik), after))
+        await aggregates.add(conn, tables, delta, today_in_office())
 
     async def on_recordings(
         self, session: AsyncSession, events: Sequence[InboundEvent[RecordingCapturedV1]]

@@ -3,7 +3,8 @@
 1. A new generation of empty tables is created (state `building`).
 2. Every partition of the topics analytics reads is replayed from its first offset up to the
    end it had when the rebuild started, into the new generation, batch by batch.
-3. The new generation becomes the active one: HTTP reads and the service's consumer use it
+3. The per-area aggregates are computed from the replayed residents' facts, set-based (during
+   the replay the projections leave them alone), and the new generation becomes the active one: HTTP reads and the service's consumer use it
    from their next transaction on.
 4. A last pass reads again up to the ends the topics have *after* the switch, so the events the
    service's consumer applied to the old generation meanwhile are in the new one too (applying
@@ -30,11 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
-from jemput.analytics.service_layer import generations
+from jemput.analytics.service_layer import aggregates, generations
 from jemput.analytics.service_layer.projections import handlers
 from jemput.shared.events.envelope import CloudEvent, EnvelopeError
 from jemput.shared.messaging.handlers import EventHandlers, InboundEvent
 from jemput.shared.settings import ServiceSettings
+from jemput.shared.timezone import today_in_office
 
 log = structlog.get_logger(__name__)
 
@@ -160,6 +162,10 @@ async def rebuild(
             await consumer.seek_to_beginning(*partitions)
             await replay.until(await consumer.end_offsets(partitions), progress)
         async with engine.begin() as conn:
+            # The aggregates from the replayed facts in one pass (the replay left them alone,
+            # see `aggregates`), then the switch, with no write in between.
+            await generations.lock_for_writing(conn, tables.generation)
+            await aggregates.build(conn, tables, today_in_office())
             replaced = await generations.activate(conn, tables.generation)
         log.info("analytics.rebuild.switched", generation=tables.generation, replaced=replaced)
         if partitions:

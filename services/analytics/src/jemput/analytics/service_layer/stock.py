@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
-from jemput.analytics.service_layer.coverage import holds_suket, within_area
+from jemput.analytics.domain.area_changes import AWAITING_PRINT, SUKET_DAY
+from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.analytics.service_layer.projections import SUKET_ISSUED, SUKET_PRINT
 from jemput.shared.reference.areas import Area
@@ -69,7 +70,7 @@ async def stock(
     demand_window: int = DEMAND_WINDOW,
 ) -> StockReport:
     tables = tables or await active_tables(conn)
-    s, r = tables.stock.c, tables.resident.c
+    s = tables.stock.c
     since = as_of - timedelta(days=USE_WINDOW)
     rows = (await conn.execute(select(tables.stock).order_by(s.location))).all()
     demand = await daily_demand(conn, tables, [row.location for row in rows], as_of, demand_window)
@@ -84,39 +85,15 @@ async def stock(
         )
         for row in rows
     ]
-    owed = (
-        await conn.execute(
-            select(
-                func.sum(
-                    case(
-                        (
-                            and_(
-                                r.print_ready_on <= as_of,
-                                or_(r.printed_on.is_(None), r.printed_on > as_of),
-                                or_(r.left_on.is_(None), r.left_on > as_of),
-                            ),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.sum(
-                    case(
-                        (
-                            and_(
-                                holds_suket(tables, as_of),
-                                or_(r.left_on.is_(None), r.left_on > as_of),
-                            ),
-                            1,
-                        ),
-                        else_=0,
-                    )
-                ),
-                func.sum(case((and_(r.suket_on > since, r.suket_on <= as_of), 1), else_=0)),
-            ).where(within_area(tables, area))
-        )
-    ).one()
-    backlog, sukets, sukets_recent = (int(v or 0) for v in owed)
+    # The blanks owed: the area's print-ready residents without a card, its SUKET holders, and
+    # the SUKETs of the last USE_WINDOW days, from the aggregates.
+    own = (await aggregates.counts(conn, tables, as_of, codes=[area.code])).get(area.code, {})
+    issued = await aggregates.daily(
+        conn, tables, SUKET_DAY, since + timedelta(days=1), as_of, codes=[area.code]
+    )
+    backlog = own.get(AWAITING_PRINT, 0)
+    sukets = own.get("suket_outstanding", 0)
+    sukets_recent = sum(issued.get(area.code, {}).values())
     total = total_of(locations)
     return StockReport(area, as_of, locations, total, backlog, sukets, sukets_recent)
 

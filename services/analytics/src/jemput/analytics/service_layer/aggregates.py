@@ -1,0 +1,243 @@
+"""Per-area aggregates: the residents' dated changes (`domain.area_changes`) summed per area and
+day at every level, and their running totals up to a roll day, so that a read costs what its
+answer costs: the rows of the children of one area, not its residents.
+
+- `area_change`: per (area, day) the sum of the changes dated that day, for ever (a birthday
+  years away is there already).
+- `area_total`: per area the changes up to `aggregate_state.rolled_to`: the counts as of that
+  day. A read as of day D adds the changes in (rolled_to, D], or takes away those in
+  (D, rolled_to]; the projections roll the totals forward to the office's today, so a read for
+  today adds a day or two at most.
+
+The projections add `difference(old facts, new facts)` in the transaction that changes the
+facts, as the generation's only writer (`generations.lock_for_writing`). A generation whose
+aggregates are not built yet (no `aggregate_state` row: a rebuild replaying into it) is left
+alone; `build` computes them from the residents' facts in one pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.domain.area_changes import ALL_MEASURES, ChangeKey, by_area, changes
+from jemput.analytics.domain.resident_facts import ResidentFacts
+from jemput.shared.db import dialect_insert
+
+STATE_ID = 1
+# Residents read per page while building.
+BUILD_PAGE = 20_000
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(ResidentFacts))
+
+
+def facts_of(row: dict[str, Any]) -> ResidentFacts:
+    """A resident row of the read model as the facts it holds."""
+    return ResidentFacts(**{name: row[name] for name in _FACT_FIELDS})
+
+
+class AggregatesNotBuilt(RuntimeError):
+    """The generation's aggregates were never computed (a rebuild's, before it switches)."""
+
+
+async def rolled_to(conn: AsyncConnection, tables: ReadModelTables) -> date | None:
+    state = tables.aggregate_state.c
+    found = await conn.execute(select(state.rolled_to).where(state.id == STATE_ID))
+    value: date | None = found.scalar_one_or_none()
+    return value
+
+
+def accumulate_statement(
+    conn: AsyncConnection | Connection, table: Table, key: Sequence[str]
+) -> Any:
+    """An INSERT that adds its rows' measures to the stored ones (a missing row is inserted).
+    Run with many parameter sets; keys unique among them (PostgreSQL sends them as multi-row
+    INSERTs, which may not touch a row twice). Sync connections too: migration 0006."""
+    statement = dialect_insert(conn, table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={m: table.c[m] + statement.excluded[m] for m in ALL_MEASURES},
+    )
+
+
+async def _accumulate(
+    conn: AsyncConnection, table: Table, key: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    if rows:
+        await conn.execute(accumulate_statement(conn, table, key), list(rows))
+
+
+def rows_of(
+    facts: Iterable[ResidentFacts], up_to: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The `area_change` and `area_total` rows (totals as of `up_to`) that these residents'
+    changes add."""
+    delta: Counter[ChangeKey] = Counter()
+    for one in facts:
+        delta.update(changes(one))
+    return _change_rows(by_area(delta)), _totals(by_area(delta), up_to)
+
+
+def _change_rows(rows: dict[tuple[str, str, date], dict[str, int]]) -> list[dict[str, Any]]:
+    return [{"area_code": c, "parent_code": p, "day": d, **m} for (c, p, d), m in rows.items()]
+
+
+def _totals(rows: dict[tuple[str, str, date], dict[str, int]], up_to: date) -> list[dict[str, Any]]:
+    summed: dict[tuple[str, str], dict[str, int]] = {}
+    for (code, parent, day), measures in rows.items():
+        if day > up_to:
+            continue
+        total = summed.setdefault((code, parent), dict.fromkeys(ALL_MEASURES, 0))
+        for m, n in measures.items():
+            total[m] += n
+    return [{"area_code": c, "parent_code": p, **m} for (c, p), m in summed.items()]
+
+
+async def add(
+    conn: AsyncConnection, tables: ReadModelTables, delta: Counter[ChangeKey], today: date
+) -> None:
+    """Add the residents' changes; first roll the totals forward to `today`."""
+    rolled = await rolled_to(conn, tables)
+    if rolled is None:
+        return
+    if today > rolled:
+        await _roll(conn, tables, rolled, today)
+        rolled = today
+    if not delta:
+        return
+    rows = by_area(delta)
+    await _accumulate(conn, tables.area_change, ("area_code", "day"), _change_rows(rows))
+    await _accumulate(conn, tables.area_total, ("area_code",), _totals(rows, rolled))
+
+
+async def _roll(conn: AsyncConnection, tables: ReadModelTables, rolled: date, to: date) -> None:
+    """Totals as of `to`: add the changes dated in (rolled, to], set-based."""
+    c, total = tables.area_change.c, tables.area_total
+    summed = (
+        select(c.area_code, c.parent_code, *(func.sum(c[m]) for m in ALL_MEASURES))
+        .where(c.day > rolled, c.day <= to)
+        .group_by(c.area_code, c.parent_code)
+    )
+    statement = dialect_insert(conn, total).from_select(
+        ["area_code", "parent_code", *ALL_MEASURES], summed
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["area_code"],
+        set_={m: total.c[m] + statement.excluded[m] for m in ALL_MEASURES},
+    )
+    await conn.execute(statement)
+    state = tables.aggregate_state
+    await conn.execute(state.update().where(state.c.id == STATE_ID).values(rolled_to=to))
+
+
+def _scope(table: Table, *, parents: Sequence[str] = (), codes: Sequence[str] = ()) -> Any:
+    """The rows of the children of `parents` and of the areas `codes` themselves."""
+    c = table.c
+    conditions = []
+    if parents:
+        conditions.append(c.parent_code.in_(list(parents)))
+    if codes:
+        conditions.append(c.area_code.in_(list(codes)))
+    if not conditions:
+        raise ValueError("no area asked about")
+    return conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+
+
+async def counts(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    as_of: date,
+    *,
+    parents: Sequence[str] = (),
+    codes: Sequence[str] = (),
+) -> dict[str, dict[str, int]]:
+    """Every measure as of the close of `as_of`, per child area of `parents` and per area of
+    `codes`: their totals, plus or minus the changes between the roll day and `as_of`."""
+    rolled = await rolled_to(conn, tables)
+    if rolled is None:
+        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
+    total, change = tables.area_total, tables.area_change
+    found: dict[str, dict[str, int]] = {}
+    totals = select(total.c.area_code, *(total.c[m] for m in ALL_MEASURES)).where(
+        _scope(total, parents=parents, codes=codes)
+    )
+    for code, *values in await conn.execute(totals):
+        found[code] = dict(zip(ALL_MEASURES, (int(v) for v in values), strict=True))
+    if as_of == rolled:
+        return found
+    c = change.c
+    first, last, sign = (rolled, as_of, 1) if as_of > rolled else (as_of, rolled, -1)
+    between = (
+        select(c.area_code, *(func.sum(c[m]) for m in ALL_MEASURES))
+        .where(_scope(change, parents=parents, codes=codes), c.day > first, c.day <= last)
+        .group_by(c.area_code)
+    )
+    for code, *values in await conn.execute(between):
+        row = found.setdefault(code, dict.fromkeys(ALL_MEASURES, 0))
+        for m, v in zip(ALL_MEASURES, values, strict=True):
+            row[m] += sign * int(v or 0)
+    return found
+
+
+async def daily(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    measure: str,
+    first: date,
+    last: date,
+    *,
+    parents: Sequence[str] = (),
+    codes: Sequence[str] = (),
+) -> dict[str, dict[date, int]]:
+    """The changes of one measure on each day in [first, last] (the days with any), per area:
+    for the once-counted measures (`recorded_day`, `suket_day`), how many happened that day."""
+    c = tables.area_change.c
+    query = select(c.area_code, c.day, c[measure]).where(
+        _scope(tables.area_change, parents=parents, codes=codes),
+        c.day >= first,
+        c.day <= last,
+        c[measure] != 0,
+    )
+    found: dict[str, dict[date, int]] = {}
+    for code, day, n in await conn.execute(query):
+        found.setdefault(code, {})[day] = int(n)
+    return found
+
+
+async def build(conn: AsyncConnection, tables: ReadModelTables, today: date) -> None:
+    """Compute the aggregates of a generation that has none from its residents' facts, with
+    totals as of `today`: residents read a page at a time (by NIK), each page's changes added
+    in one statement per table."""
+    if await rolled_to(conn, tables) is not None:
+        raise ValueError(f"generation {tables.generation} has its aggregates already")
+    r = tables.resident.c
+    after = ""
+    while True:
+        page = (
+            (
+                await conn.execute(
+                    select(tables.resident)
+                    .where(r.nik > after, r.village_code.is_not(None))
+                    .order_by(r.nik)
+                    .limit(BUILD_PAGE)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        if not page:
+            break
+        change_rows, total_rows = rows_of((facts_of(dict(row)) for row in page), today)
+        await _accumulate(conn, tables.area_change, ("area_code", "day"), change_rows)
+        await _accumulate(conn, tables.area_total, ("area_code",), total_rows)
+        after = page[-1]["nik"]
+    await conn.execute(tables.aggregate_state.insert().values(id=STATE_ID, rolled_to=today))
