@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import event as sa_event
 
 from jemput.analytics.entrypoints.http.app import create_app
 from jemput.analytics.settings import AnalyticsSettings
@@ -408,3 +409,72 @@ async def test_dates_are_iso_text_never_numbers(client: httpx.AsyncClient) -> No
         assert [e["field"] for e in put.json()["errors"]] == ["due"]
     fine = await client.get("/v1/stock", params={"as_of": AS_OF})
     assert fine.status_code == 200 and fine.json()["as_of"] == AS_OF
+
+
+async def test_coverage_answers_304_to_a_known_etag_and_an_event_changes_it(
+    database_url: str, kafka_bootstrap: str, kafka_namespace: str
+) -> None:
+    await migrate("analytics", database_url)
+    engine = create_engine(database_url)
+    await apply(engine, seed())
+    settings = AnalyticsSettings(
+        database_url=database_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_namespace=kafka_namespace,
+        relay_enabled=False,
+        consumer_enabled=False,
+    )
+    params = {"area": "16.02", "as_of": AS_OF}
+    try:
+        async with app_client(create_app, settings) as (http, app):
+            first = await http.get("/v1/coverage", params=params)
+            assert first.status_code == 200, first.text
+            tag = first.headers["etag"]
+            assert first.headers["last-modified"] and first.headers["cache-control"]
+            # A conditional request reads the position, not the aggregates nor the residents.
+            statements: list[str] = []
+
+            def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+                statements.append(statement)
+
+            sync_engine = app.state.runtime.engine.sync_engine
+            sa_event.listen(sync_engine, "before_cursor_execute", seen)
+            try:
+                again = await http.get(
+                    "/v1/coverage", params=params, headers={"If-None-Match": tag}
+                )
+            finally:
+                sa_event.remove(sync_engine, "before_cursor_execute", seen)
+            assert again.status_code == 304 and again.content == b""
+            assert again.headers["etag"] == tag
+            assert statements and not any(
+                name in s for s in statements for name in ("area_total", "area_change", "resident_")
+            ), statements
+            # Another answer (CSV, another day, another area) has another tag.
+            csv_answer = await http.get("/v1/coverage", params={**params, "format": "csv"})
+            other_day = await http.get("/v1/coverage", params={**params, "as_of": "2026-11-27"})
+            assert len({tag, csv_answer.headers["etag"], other_day.headers["etag"]}) == 3
+            # A recording changes the counts, so the tag: the old one gets the whole answer.
+            newcomer = resident(LEMPUING_VILLAGE, date(1970, 1, 1), serial=77)
+            await apply(
+                engine,
+                [
+                    inbound(newcomer, at=wib(2)),
+                    inbound(
+                        RecordingCapturedV1(
+                            recording_id="etag-1", nik=newcomer.nik, captured_at=wib(20)
+                        ),
+                        at=wib(20),
+                    ),
+                ],
+            )
+            changed = await http.get("/v1/coverage", params=params, headers={"If-None-Match": tag})
+            assert changed.status_code == 200
+            assert changed.headers["etag"] != tag
+            assert changed.json()["area"]["recorded"] == first.json()["area"]["recorded"] + 1
+            unchanged = await http.get(
+                "/v1/coverage", params=params, headers={"If-None-Match": changed.headers["etag"]}
+            )
+            assert unchanged.status_code == 304
+    finally:
+        await engine.dispose()

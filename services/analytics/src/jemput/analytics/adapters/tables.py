@@ -199,10 +199,14 @@ def _area_total_columns() -> list[sa.Column[Any]]:
 
 def _aggregate_state_columns() -> list[sa.Column[Any]]:
     # One row once the aggregates hold every resident's changes (a rebuild adds it when it has
-    # computed them); without it, the projections leave the aggregates alone.
+    # computed them); without it, the projections leave the aggregates alone. `version` counts
+    # the transactions that changed them, `changed_at` the last: the position that answers'
+    # ETag and Last-Modified are made of.
     return [
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("rolled_to", sa.Date(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("changed_at", UtcDateTime(), nullable=True),
     ]
 
 

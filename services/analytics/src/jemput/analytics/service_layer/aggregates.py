@@ -19,18 +19,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
 from jemput.analytics.domain.area_changes import ALL_MEASURES, ChangeKey, by_area, changes
 from jemput.analytics.domain.resident_facts import ResidentFacts
-from jemput.shared.db import dialect_insert
+from jemput.analytics.service_layer.generations import active_tables
+from jemput.shared.db import core_connection, dialect_insert
 
 STATE_ID = 1
 # Residents read per page while building.
@@ -117,6 +119,34 @@ async def add(
     rows = by_area(delta)
     await _accumulate(conn, tables.area_change, ("area_code", "day"), _change_rows(rows))
     await _accumulate(conn, tables.area_total, ("area_code",), _totals(rows, rolled))
+    state = tables.aggregate_state
+    await conn.execute(
+        state.update()
+        .where(state.c.id == STATE_ID)
+        .values(version=state.c.version + 1, changed_at=datetime.now(UTC))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """How far the serving aggregates are: what an answer made of them depends on."""
+
+    generation: int
+    version: int
+    changed_at: datetime | None
+
+
+async def position(db: AsyncSession | AsyncConnection) -> Position:
+    """The serving generation's position, from two one-row reads (no aggregate is read)."""
+    conn = await core_connection(db)
+    tables = await active_tables(conn)
+    state = tables.aggregate_state.c
+    found = (
+        await conn.execute(select(state.version, state.changed_at).where(state.id == STATE_ID))
+    ).one_or_none()
+    if found is None:
+        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
+    return Position(tables.generation, int(found.version), found.changed_at)
 
 
 async def _roll(conn: AsyncConnection, tables: ReadModelTables, rolled: date, to: date) -> None:
@@ -240,4 +270,8 @@ async def build(conn: AsyncConnection, tables: ReadModelTables, today: date) -> 
         await _accumulate(conn, tables.area_change, ("area_code", "day"), change_rows)
         await _accumulate(conn, tables.area_total, ("area_code",), total_rows)
         after = page[-1]["nik"]
-    await conn.execute(tables.aggregate_state.insert().values(id=STATE_ID, rolled_to=today))
+    await conn.execute(
+        tables.aggregate_state.insert().values(
+            id=STATE_ID, rolled_to=today, version=0, changed_at=datetime.now(UTC)
+        )
+    )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from jemput.analytics.entrypoints.http import caching
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
     AnalyticsReader,
@@ -21,6 +22,7 @@ from jemput.analytics.entrypoints.http.deps import (
     settings_of,
     wants_csv,
 )
+from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer import coverage as coverage_service
 from jemput.shared.http.service_app import ReadSession
 from jemput.shared.reference.areas import load_area_table
@@ -74,15 +76,18 @@ def coverage_out(item: coverage_service.AreaCoverage) -> AreaCoverageOut:
 @router.get(
     "/coverage",
     response_model=CoverageOut,
-    responses=CSV_RESPONSES,
+    responses={**CSV_RESPONSES, **caching.CONDITIONAL_RESPONSES},
     summary="e-KTP recording coverage of an area and its child areas",
     description="Counts as of the day: eligible residents (17 or older, or ever married, alive "
     "and living in the regency), recorded, print-ready, duplicates, printed, issued and SUKETs "
     "outstanding. CSV: one row for the area, then one per child area. A client limited to "
-    "areas may ask for its areas and the areas under them.",
+    "areas may ask for its areas and the areas under them. Answers carry an `ETag` (and "
+    "`Last-Modified`) from the read model's position: send it back in `If-None-Match` to get "
+    "304 while no event has changed the counts.",
 )
 async def read_coverage(
     request: Request,
+    response: Response,
     principal: AnalyticsReader,
     session: ReadSession,
     area: Annotated[str, area_query("Kemendagri code, e.g. 16.02")],
@@ -91,18 +96,27 @@ async def read_coverage(
 ) -> CoverageOut | Response:
     found = area_seen_by(principal, area)
     day = as_of or today_in_office()
+    target = settings_of(request).coverage_target
+    csv_wanted = wants_csv(request, format_)
+    position = await aggregates.position(session)
+    tag = caching.etag(position, "coverage", area, day, csv_wanted, target)
+    if (unchanged := caching.not_modified(request, position, tag)) is not None:
+        return unchanged
     report = await coverage_service.coverage(session, load_area_table(), found, day)
     out = CoverageOut(
         area=coverage_out(report.total),
         as_of=report.as_of,
-        target=settings_of(request).coverage_target,
+        target=target,
         children=[coverage_out(child) for child in report.children],
     )
-    if wants_csv(request, format_):
-        return models_csv(
+    if csv_wanted:
+        answer = models_csv(
             f"coverage-{area}-{day.isoformat()}.csv",
             AreaCoverageOut,
             [out.area, *out.children],
             first_columns={"as_of": day.isoformat()},
         )
+        answer.headers.update(caching.headers(position, tag))
+        return answer
+    response.headers.update(caching.headers(position, tag))
     return out

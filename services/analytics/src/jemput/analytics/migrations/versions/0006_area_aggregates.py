@@ -13,6 +13,7 @@ Create Date: 2026-12-03
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -74,7 +75,11 @@ def _build(bind: sa.Connection, generation: int) -> None:
             )
             bind.execute(accumulate_statement(bind, tables.area_total, ("area_code",)), total_rows)
         after = page[-1]["nik"]
-    bind.execute(tables.aggregate_state.insert().values(id=STATE_ID, rolled_to=today))
+    bind.execute(
+        tables.aggregate_state.insert().values(
+            id=STATE_ID, rolled_to=today, version=0, changed_at=datetime.now(UTC)
+        )
+    )
 
 
 def upgrade() -> None:
