@@ -142,7 +142,9 @@ DATA = {
     "residents": ("/v1/residents", {}),
     "outreach": ("/v1/teams", {}),
     "inventory": ("/v1/print-jobs", {}),
-    "analytics": ("/v1/coverage", {"area": "16.02"}),
+    # Not coverage: its answers (counts of an area, nobody's data) are revalidated instead,
+    # see the test below.
+    "analytics": ("/v1/progress", {"area": "16.02"}),
 }
 
 
@@ -162,6 +164,17 @@ async def test_answers_are_not_stored_and_request_ids_are_plain(service: Service
                 assert echoed == request_id, path
             else:
                 assert echoed != request_id and re.fullmatch("[0-9a-f]{32}", echoed), path
+
+
+async def test_coverage_is_kept_privately_and_revalidated_each_time(service: Service) -> None:
+    if service.name != "analytics":
+        pytest.skip("coverage is analytics'")
+    answer = await service.client.get("/v1/coverage", params={"area": "16.02"})
+    assert answer.status_code == 200, answer.text
+    # Never by a shared cache, never used without asking (the ETag makes asking cheap).
+    assert answer.headers["cache-control"] == "private, no-cache"
+    assert answer.headers["etag"].startswith('W/"')
+    assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_a_misspelled_audit_filter_is_refused(service: Service) -> None:

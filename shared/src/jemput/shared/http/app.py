@@ -36,7 +36,8 @@ OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # On every answer: none may be kept by a browser or a proxy (most name residents), and none is
 # to be read as anything but its declared type. A response may set its own Cache-Control (the
-# analytics dashboard page, which holds no data, is revalidated instead).
+# analytics dashboard page, which holds no data, and analytics' coverage, counts of areas with
+# an ETag, are revalidated instead).
 ANSWER_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
