@@ -138,9 +138,18 @@ def enclosing(village_code: str) -> list[tuple[str, str]]:
 def by_area(delta: Counter[ChangeKey]) -> dict[tuple[str, str, date], dict[str, int]]:
     """The changes per (area code, parent code, day) at every level, each a dict of measure ->
     change (zero-sum areas left out): the rows the aggregates add."""
+    # Summed sparse (a key changes one measure), filled out once at the end: a rebuild runs
+    # this over every resident, and the profile of a build put nearly all its time here.
     found: dict[tuple[str, str, date], dict[str, int]] = {}
     for key, n in delta.items():
+        if not n:
+            continue
         for code, parent in enclosing(key.village_code):
-            row = found.setdefault((code, parent, key.day), dict.fromkeys(ALL_MEASURES, 0))
-            row[key.measure] += n
-    return {k: row for k, row in found.items() if any(row.values())}
+            row = found.get((code, parent, key.day))
+            if row is None:
+                found[code, parent, key.day] = {key.measure: n}
+            else:
+                row[key.measure] = row.get(key.measure, 0) + n
+    return {
+        k: {m: row.get(m, 0) for m in ALL_MEASURES} for k, row in found.items() if any(row.values())
+    }

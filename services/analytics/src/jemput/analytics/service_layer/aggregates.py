@@ -86,7 +86,8 @@ def rows_of(
     delta: Counter[ChangeKey] = Counter()
     for one in facts:
         delta.update(changes(one))
-    return _change_rows(by_area(delta)), _totals(by_area(delta), up_to)
+    rows = by_area(delta)
+    return _change_rows(rows), _totals(rows, up_to)
 
 
 def _change_rows(rows: dict[tuple[str, str, date], dict[str, int]]) -> list[dict[str, Any]]:
