@@ -234,6 +234,8 @@ _ANALYTICS_AREA = Rule(Scope.ANALYTICS_READ, BOUND, lambda: Call({"area": "16.02
 ANALYTICS_RULES: dict[str, Rule] = {
     "GET /v1/coverage": _ANALYTICS_AREA,
     "GET /v1/progress": _ANALYTICS_AREA,
+    "GET /v1/coverage/history": _ANALYTICS_AREA,
+    "GET /v1/at-risk": _ANALYTICS_AREA,
     "GET /v1/stock": _ANALYTICS_AREA,
     "GET /v1/outreach/productivity": _ANALYTICS_AREA,
     "GET /v1/data-quality": _ANALYTICS_AREA,

@@ -26,6 +26,11 @@ class AnalyticsSettings(ServiceSettings):
     # Complete days the daily demand for blanks is averaged over: keep it equal to inventory's
     # FORECAST_WINDOW_DAYS, so both services give the same figure.
     demand_window_days: int = Field(default=90, ge=7, le=730)
+    # The request to the ministry: keep these equal to inventory's settings of the same names,
+    # so both suggest the same quantity.
+    ministry_lead_time_days: int = Field(default=30, ge=1, le=365)
+    safety_days: int = Field(default=7, ge=0, le=180)
+    request_cover_days: int = Field(default=60, ge=1, le=730)
 
     def default_due(self) -> date:
         return self.target_due or date(today_in_office().year, 12, 31)

@@ -17,7 +17,12 @@ from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.projections import handlers
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.envelope import CloudEvent
-from jemput.shared.events.inventory import CardPrintedV1, StockChangedV1, SuketIssuedV1
+from jemput.shared.events.inventory import (
+    BlanksRequestedV1,
+    CardPrintedV1,
+    StockChangedV1,
+    SuketIssuedV1,
+)
 from jemput.shared.events.outreach import (
     HomeVisitClosedV1,
     HomeVisitRequestedV1,
@@ -284,6 +289,18 @@ def scenario(today: date, *, seed: int = 1, villages_per_district: int = 3) -> l
                 at,
             )
         )
+    # The office asked the ministry for blanks a fortnight ago; none has arrived since.
+    asked = moment(today - timedelta(days=14), 9)
+    request = BlanksRequestedV1(
+        location="kantor",
+        request_id="req-kantor-1",
+        quantity=500,
+        suggested_quantity=480,
+        daily_demand=8.0,
+        available=on_hand - reserved,
+        requested_at=asked,
+    )
+    events.append((request, asked))
     events.sort(key=lambda timed: timed[1])
     return events
 

@@ -153,6 +153,19 @@ def _stock_movement_columns() -> list[sa.Column[Any]]:
     ]
 
 
+def _blank_request_columns() -> list[sa.Column[Any]]:
+    # inventory's requests to the ministry (`blanks_requested`), one row each: what was asked
+    # and when; what arrived is read from the location's receipts (`stock_movement`).
+    return [
+        sa.Column("request_id", sa.String(64), primary_key=True),
+        sa.Column("location", sa.String(64), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("suggested_quantity", sa.Integer(), nullable=False),
+        sa.Column("requested_at", UtcDateTime(), nullable=False),
+        sa.Column("requested_on", sa.Date(), nullable=False),
+    ]
+
+
 def _home_visit_columns() -> list[sa.Column[Any]]:
     # The request's facts come with either event; the closing ones with home_visit_closed only
     # (a request may be closed before analytics hears it was opened).
@@ -233,6 +246,10 @@ GENERATION_TABLES: dict[
         lambda name: [(f"ix_{name}_day", ["location", "day"])],
     ),
     "home_visit": (_home_visit_columns, lambda name: [(f"ix_{name}_deadline", ["deadline"])]),
+    "blank_request": (
+        _blank_request_columns,
+        lambda name: [(f"ix_{name}_location", ["location", "requested_at"])],
+    ),
     "area_change": (
         _area_change_columns,
         lambda name: [(f"ix_{name}_parent", ["parent_code", "day"])],
@@ -258,6 +275,7 @@ class ReadModelTables:
     stock: sa.Table
     stock_movement: sa.Table
     home_visit: sa.Table
+    blank_request: sa.Table
     area_change: sa.Table
     area_total: sa.Table
     aggregate_state: sa.Table
@@ -284,6 +302,7 @@ def read_model_tables(generation: int) -> ReadModelTables:
         stock=tables["stock"],
         stock_movement=tables["stock_movement"],
         home_visit=tables["home_visit"],
+        blank_request=tables["blank_request"],
         area_change=tables["area_change"],
         area_total=tables["area_total"],
         aggregate_state=tables["aggregate_state"],

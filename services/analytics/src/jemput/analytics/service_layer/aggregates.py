@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from jemput.analytics.adapters.tables import ReadModelTables
 from jemput.analytics.domain.area_changes import ALL_MEASURES, ChangeKey, by_area, changes
-from jemput.analytics.domain.resident_facts import ResidentFacts
+from jemput.analytics.domain.resident_facts import UNDATED, ResidentFacts
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.shared.db import core_connection, dialect_insert
 
@@ -242,6 +242,58 @@ async def daily(
     for code, day, n in await conn.execute(query):
         found.setdefault(code, {})[day] = int(n)
     return found
+
+
+async def series(
+    conn: AsyncConnection, tables: ReadModelTables, code: str, days: Sequence[date]
+) -> dict[date, dict[str, int]]:
+    """Every measure of one area as of the close of each of `days`: its total and its changes
+    between the days and the roll day, two statements however many days are asked."""
+    rolled = await rolled_to(conn, tables)
+    if rolled is None:
+        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
+    if not days:
+        return {}
+    total = tables.area_total.c
+    row = (
+        await conn.execute(select(*(total[m] for m in ALL_MEASURES)).where(total.area_code == code))
+    ).first()
+    base = dict(zip(ALL_MEASURES, (int(v) for v in row), strict=True)) if row else {}
+    c = tables.area_change.c
+    first, last = min(*days, rolled), max(*days, rolled)
+    changes = (
+        await conn.execute(
+            select(c.day, *(c[m] for m in ALL_MEASURES)).where(
+                c.area_code == code, c.day > first, c.day <= last
+            )
+        )
+    ).all()
+    found = {}
+    for day in days:
+        low, high, sign = (rolled, day, 1) if day > rolled else (day, rolled, -1)
+        value = {m: base.get(m, 0) for m in ALL_MEASURES}
+        for changed_on, *amounts in changes:
+            if low < changed_on <= high:
+                for m, amount in zip(ALL_MEASURES, amounts, strict=True):
+                    value[m] += sign * int(amount)
+        found[day] = value
+    return found
+
+
+async def first_day(
+    conn: AsyncConnection, tables: ReadModelTables, measure: str, code: str
+) -> date | None:
+    """The first day known (not UNDATED) on which `measure` of the area changed."""
+    c = tables.area_change.c
+    first = (
+        await conn.execute(
+            select(func.min(c.day)).where(c.area_code == code, c.day > UNDATED, c[measure] != 0)
+        )
+    ).scalar()
+    if first is None:
+        return None
+    # SQLite hands back MIN() of a DATE column as text.
+    return first if isinstance(first, date) else date.fromisoformat(first)
 
 
 async def build(conn: AsyncConnection, tables: ReadModelTables, today: date) -> None:

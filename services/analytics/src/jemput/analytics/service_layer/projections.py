@@ -29,6 +29,7 @@ from jemput.analytics.service_layer.generations import active_tables, lock_for_w
 from jemput.shared.db import dialect_insert
 from jemput.shared.events.base import EventPayload
 from jemput.shared.events.inventory import (
+    BlanksRequestedV1,
     CardIssuedV1,
     CardPrintedV1,
     StockChangedV1,
@@ -399,6 +400,27 @@ class Projections:
             stored[p.home_visit_id] = row
         await _upsert(conn, tables.home_visit, "home_visit_id", list(stored.values()))
 
+    async def on_blanks_requested(
+        self, session: AsyncSession, events: Sequence[InboundEvent[BlanksRequestedV1]]
+    ) -> None:
+        """A request is known once; a repeat of its event changes nothing."""
+        conn, tables = await self._tables(session)
+        await _insert_new(
+            conn,
+            tables.blank_request,
+            [
+                {
+                    "request_id": e.payload.request_id,
+                    "location": e.payload.location,
+                    "quantity": e.payload.quantity,
+                    "suggested_quantity": e.payload.suggested_quantity,
+                    "requested_at": _utc(e.payload.requested_at),
+                    "requested_on": office_day(e.payload.requested_at),
+                }
+                for e in {e.payload.request_id: e for e in events}.values()
+            ],
+        )
+
     def handlers(self) -> EventHandlers:
         registry = EventHandlers()
         for resident_event in (
@@ -421,6 +443,7 @@ class Projections:
             registry.add_batch(session_event, self.on_sessions)
         registry.add_batch(StockChangedV1, self.on_stock_changed)
         registry.add_batch(StockLowV1, self.on_stock_low)
+        registry.add_batch(BlanksRequestedV1, self.on_blanks_requested)
         for home_visit_event in (HomeVisitRequestedV1, HomeVisitClosedV1):
             registry.add_batch(home_visit_event, self.on_home_visits)
         return registry

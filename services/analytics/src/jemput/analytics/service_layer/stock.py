@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
 from jemput.analytics.domain.area_changes import AWAITING_PRINT, SUKET_DAY
+from jemput.analytics.domain.blank_requests import Request, RequestState, settle
 from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.analytics.service_layer.projections import SUKET_ISSUED, SUKET_PRINT
@@ -24,6 +25,8 @@ DEMAND_WINDOW = 90
 # plus the residents turned away with a SUKET. A blank reserved is not demand yet: the resident
 # who takes it is counted when it is printed (or on the SUKET's day), so none counts twice.
 DEMAND_SIGNS = {"CONSUMED": 1, "SPOILED": 1, SUKET_ISSUED: 1, SUKET_PRINT: -1}
+# Requests older than this are taken as answered or abandoned.
+REQUESTS_WINDOW = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,18 @@ class StockReport:
     print_backlog: int
     suket_outstanding: int
     sukets_issued_recently: int  # in the last USE_WINDOW days
+    # The requests to the ministry of the last REQUESTS_WINDOW days, oldest first.
+    requests: list[RequestState]
+
+    @property
+    def owed(self) -> int:
+        """The cards owed without a blank: the print backlog less the blanks reserved (a
+        reservation holds a blank for a print-ready resident until the print)."""
+        return max(self.print_backlog - self.total.reserved, 0)
+
+    @property
+    def open_requests(self) -> list[RequestState]:
+        return [r for r in self.requests if r.outstanding > 0]
 
 
 async def stock(
@@ -95,7 +110,41 @@ async def stock(
     sukets = own.get("suket_outstanding", 0)
     sukets_recent = sum(issued.get(area.code, {}).values())
     total = total_of(locations)
-    return StockReport(area, as_of, locations, total, backlog, sukets, sukets_recent)
+    requests = await ministry_requests(conn, tables, as_of)
+    return StockReport(area, as_of, locations, total, backlog, sukets, sukets_recent, requests)
+
+
+async def ministry_requests(
+    conn: AsyncConnection, tables: ReadModelTables, as_of: date
+) -> list[RequestState]:
+    """The requests of the REQUESTS_WINDOW days up to `as_of`, each with the blanks received
+    at its location since the location's oldest of them served to it (`settle`)."""
+    b, m = tables.blank_request.c, tables.stock_movement.c
+    rows = (
+        await conn.execute(
+            select(b.request_id, b.location, b.quantity, b.requested_at, b.requested_on).where(
+                b.requested_on <= as_of,
+                b.requested_on > as_of - timedelta(days=REQUESTS_WINDOW),
+            )
+        )
+    ).all()
+    requests = [Request(*row) for row in rows]
+    oldest: dict[str, date] = {}
+    for r in requests:
+        oldest[r.location] = min(r.requested_on, oldest.get(r.location, r.requested_on))
+    received = {}
+    for location, since in oldest.items():
+        # The receipts of the day of the request count: the ledger's day has no hour.
+        total = await conn.execute(
+            select(func.sum(m.quantity)).where(
+                m.location == location,
+                m.entry_kind == "RECEIVED",
+                m.day >= since,
+                m.day <= as_of,
+            )
+        )
+        received[location] = int(total.scalar() or 0)
+    return settle(requests, received)
 
 
 async def daily_demand(

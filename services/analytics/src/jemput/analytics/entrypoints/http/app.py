@@ -9,6 +9,7 @@ from jemput.analytics.entrypoints.http import (
     coverage,
     dashboard,
     data_quality,
+    overview,
     productivity,
     progress,
     stock,
@@ -28,7 +29,7 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         public_paths=dashboard.public_paths(),
     )
     app.state.settings = settings
-    for module in (coverage, progress, stock, productivity, data_quality):
+    for module in (coverage, overview, progress, stock, productivity, data_quality):
         app.include_router(module.router)
     dashboard.mount(app, regency_code=settings.regency_code)
     return app

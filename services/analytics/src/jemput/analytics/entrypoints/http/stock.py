@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from jemput.analytics.domain.blank_requests import RequestState, suggest
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
     AnalyticsReader,
@@ -39,6 +40,18 @@ class LocationStockOut(BaseModel):
     changed_at: datetime | None
 
 
+class BlankRequestOut(BaseModel):
+    request_id: str
+    location: str
+    quantity: int
+    requested_at: datetime
+    received: int = Field(
+        description="Blanks received at the location since its oldest open request, served "
+        "to the requests oldest first (receipts do not name their request)"
+    )
+    outstanding: int
+
+
 class StockOut(BaseModel):
     as_of: date
     area: str
@@ -47,6 +60,30 @@ class StockOut(BaseModel):
     print_backlog: int
     suket_outstanding: int
     sukets_issued_last_14_days: int
+    owed: int = Field(description="Cards owed without a blank: print_backlog - total.reserved")
+    reorder_point: int = Field(
+        description="⌈total daily use x (lead time + safety days)⌉, inventory's rule"
+    )
+    reorder_now: bool = Field(description="total available - owed <= reorder_point")
+    suggested_request: int = Field(
+        description="Blanks to ask the ministry for: max(⌈total daily use x cover days⌉ + owed "
+        "- total available, 0)"
+    )
+    requests_open: list[BlankRequestOut] = Field(
+        description="Requests to the ministry not yet answered in full, oldest first"
+    )
+
+
+def request_out(item: RequestState) -> BlankRequestOut:
+    r = item.request
+    return BlankRequestOut(
+        request_id=r.request_id,
+        location=r.location,
+        quantity=r.quantity,
+        requested_at=r.requested_at,
+        received=item.received,
+        outstanding=item.outstanding,
+    )
 
 
 def location_out(item: stock_service.LocationStock) -> LocationStockOut:
@@ -75,8 +112,11 @@ def location_out(item: stock_service.LocationStock) -> LocationStockOut:
     "printed and spoiled less the cards printed for SUKET holders, plus the SUKETs issued, per "
     "day (the total: the locations' sum); days of cover = available / daily use. Of the area's "
     "residents: the print backlog (print-ready, not printed) and the SUKETs outstanding "
-    "(neither cleared by the hand-over nor revoked). CSV: one row per location, then the total "
-    "(`*`).",
+    "(neither cleared by the hand-over nor revoked). The request to the ministry by inventory's "
+    "rule (docs/inventory.md, Forecast) on the total, with the cards owed counted per resident "
+    "(inventory's `/v1/forecast` counts them per print job: the two agree unless a reserved "
+    "blank waits for a resident not print-ready); the requests of the last 365 days still "
+    "open. CSV: one row per location, then the total (`*`).",
 )
 async def read_stock(
     request: Request,
@@ -90,11 +130,17 @@ async def read_stock(
 ) -> StockOut | Response:
     found = area_seen_by(principal, area or settings_of(request).regency_code)
     day = as_of or today_in_office()
+    settings = settings_of(request)
     report = await stock_service.stock(
-        await session.connection(),
-        found,
-        day,
-        demand_window=settings_of(request).demand_window_days,
+        await session.connection(), found, day, demand_window=settings.demand_window_days
+    )
+    wanted = suggest(
+        report.total.daily_use,
+        report.total.available,
+        report.owed,
+        lead_time_days=settings.ministry_lead_time_days,
+        safety_days=settings.safety_days,
+        cover_days=settings.request_cover_days,
     )
     out = StockOut(
         as_of=day,
@@ -104,6 +150,11 @@ async def read_stock(
         print_backlog=report.print_backlog,
         suket_outstanding=report.suket_outstanding,
         sukets_issued_last_14_days=report.sukets_issued_recently,
+        owed=report.owed,
+        reorder_point=wanted.reorder_point,
+        reorder_now=wanted.reorder_now,
+        suggested_request=wanted.quantity,
+        requests_open=[request_out(x) for x in report.open_requests],
     )
     if wants_csv(request, format_):
         return models_csv(
