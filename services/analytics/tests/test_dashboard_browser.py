@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,6 +46,11 @@ def free_port() -> int:
         return port
 
 
+def number(n: int) -> str:
+    """As the page writes it (id-ID): 12345 → 12.345."""
+    return f"{n:,}".replace(",", ".")
+
+
 def percent(share: float) -> str:
     """As the page writes it (id-ID): 0.8237 → 82,4%."""
     return f"{share * 100:.1f}".replace(".", ",") + "%"
@@ -56,6 +62,61 @@ async def applied(client: httpx.AsyncClient) -> int:
         int(float(value))
         for value in re.findall(r"^jemput_events_applied_total\{[^}]*\} (\S+)$", metrics, re.M)
     )
+
+
+async def expect_panels(
+    page: Any,
+    coverage: dict[str, Any],
+    history: dict[str, Any],
+    at_risk: dict[str, Any],
+    stock: dict[str, Any],
+) -> None:
+    """The overview panels show the API's figures."""
+    total = coverage["area"]
+    for test_id, key in (
+        ("pipeline-recorded", "recorded"),
+        ("pipeline-print-ready", "print_ready"),
+        ("pipeline-printed", "printed"),
+        ("pipeline-issued", "issued"),
+        ("pipeline-duplicates", "duplicates"),
+        ("pipeline-suket", "suket_outstanding"),
+    ):
+        assert await page.get_by_test_id(test_id).inner_text() == number(total[key]), test_id
+    rows = page.locator("#pipeline-districts tbody tr")
+    assert await rows.count() == len(coverage["children"])
+    first = coverage["children"][0]
+    cells = await rows.first.locator("td").all_inner_texts()
+    assert cells[1:] == [
+        number(first[k])
+        for k in ("recorded", "print_ready", "printed", "issued", "duplicates", "suket_outstanding")
+    ]
+
+    points = page.locator("#history-chart circle.point")
+    assert await points.count() == len(history["months"])
+    last = history["months"][-1]
+    assert await points.last.get_attribute("data-month") == last["month"]
+    assert await points.last.get_attribute("data-value") == str(last["coverage"])
+    assert await page.locator("#history-table tbody tr").count() == len(history["months"])
+
+    for test_id, key in (("risk-districts", "children"), ("risk-villages", "grandchildren")):
+        codes = await page.locator(f"#{test_id} li[data-code]").evaluate_all(
+            "items => items.map(i => i.dataset.code)"
+        )
+        assert codes == [a["code"] for a in at_risk[key]], test_id
+
+    assert await page.get_by_test_id("stock-reserved").inner_text() == number(
+        stock["total"]["reserved"]
+    )
+    assert await page.get_by_test_id("stock-suggested").inner_text() == number(
+        stock["suggested_request"]
+    )
+    assert await page.get_by_test_id("stock-reorder").inner_text() == (
+        "Ya" if stock["reorder_now"] else "Belum"
+    )
+    requests = await page.locator("#stock-requests li[data-request]").evaluate_all(
+        "items => items.map(i => i.dataset.request)"
+    )
+    assert requests == [r["request_id"] for r in stock["requests_open"]]
 
 
 @dataclass
@@ -117,6 +178,10 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
         coverage = (
             await client.get("/v1/coverage", params={"area": "16.02"}, headers=bearer)
         ).json()
+        as_of = {"area": "16.02", "as_of": progress["as_of"]}
+        history = (await client.get("/v1/coverage/history", params=as_of, headers=bearer)).json()
+        at_risk = (await client.get("/v1/at-risk", params=as_of, headers=bearer)).json()
+        stock = (await client.get("/v1/stock", params={"area": "16.02"}, headers=bearer)).json()
         monday = date.fromisoformat(progress["as_of"])
         monday -= timedelta(days=monday.weekday())
         week = {"area": "16.02", "from": monday.isoformat()}
@@ -129,6 +194,9 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
         ).json()
     regency = progress["area"]
     assert regency["coverage"] == coverage["area"]["coverage"]
+    # The scenario makes each panel show something: months, a pipeline, an open request.
+    assert len(history["months"]) >= 2 and coverage["area"]["printed"] > 0
+    assert stock["requests_open"]
     first_district = next(c for c in progress["children"] if c["eligible"] > 0)
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -184,6 +252,7 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
             codes = await villages.evaluate_all("rows => rows.map(r => r.dataset.code)")
             assert set(codes) == {v["code"] for v in of_district["children"]}
             assert await page.locator("#chart svg rect").count() == 60
+            await expect_panels(page, coverage, history, at_risk, stock)
 
             # Sorting by coverage puts the lowest last when descending.
             await page.locator("th[data-key='coverage'] button").click()
@@ -200,6 +269,14 @@ async def test_dashboard_shows_the_api_figures_and_opens_villages(
             await phone.wait_for_selector("body[data-loaded='true']", timeout=20_000)
             width = await phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, "the page scrolls sideways on a phone"
+            await expect_panels(phone, coverage, history, at_risk, stock)
+            # The charts' labels as tall on the screen as the page's small print, not shrunk
+            # with a drawing made for a laptop.
+            smallest = await phone.evaluate(
+                "Math.min(...[...document.querySelectorAll('.chart svg text')]"
+                ".map(t => t.getBoundingClientRect().height))"
+            )
+            assert smallest >= 10, f"chart labels {smallest}px tall on a phone"
             mobile = ARTIFACTS / "analytics-dashboard-phone.png"
             await phone.screenshot(path=str(mobile), full_page=True)
             assert not errors, errors

@@ -64,13 +64,17 @@
     }
   }
 
+  // Answers with an ETag (coverage) are revalidated: the browser keeps them for this tab and
+  // asks again with If-None-Match, which the server answers 304 without reading the counts.
+  const REVALIDATED = new Set(["/v1/coverage"]);
+
   async function api(path, params) {
     const headers = authHeaders();
     if (!headers) throw new ApiError(401, "");
     const query = new URLSearchParams(params || {}).toString();
     const response = await fetch(`${path}${query ? `?${query}` : ""}`, {
       headers: { ...headers, Accept: "application/json" },
-      cache: "no-store",
+      cache: REVALIDATED.has(path) ? "no-cache" : "no-store",
     });
     if (!response.ok) {
       let detail = response.statusText;
@@ -257,9 +261,15 @@
     return element;
   }
 
+  // The drawing's width is its box's, so 12px labels stay 12px on a phone instead of shrinking
+  // with a fixed-width drawing scaled down.
+  function chartWidth(id) {
+    return Math.max(300, Math.round($(id).clientWidth || 720));
+  }
+
   function renderChart(daily, paceNeeded, pace14) {
-    const width = 720;
-    const height = 240;
+    const width = chartWidth("chart");
+    const height = width < 500 ? 200 : 240;
     const left = 44;
     const bottom = 24;
     const top = 10;
@@ -280,6 +290,8 @@
       svg("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, root).textContent = num(value);
     }
     const step = plotWidth / Math.max(1, daily.length);
+    // A date label about every 70px.
+    const labelEvery = Math.max(1, Math.ceil(70 / step));
     const bars = svg("g", { class: "bars" }, root);
     daily.forEach((point, index) => {
       const rect = svg("rect", {
@@ -290,7 +302,7 @@
       }, bars);
       svg("title", {}, rect).textContent = `${day(point.day)}: ${num(point.recorded)} perekaman`;
       const last = index === daily.length - 1;
-      if (index % 10 === 0 || last) {
+      if ((index % labelEvery === 0 && index + labelEvery / 2 < daily.length) || last) {
         const anchor = last ? "end" : "middle";
         svg("text", { x: left + index * step + (last ? step : step / 2), y: height - 6, "text-anchor": anchor }, root)
           .textContent = day(point.day).replace(/ \d{4}$/, "");
@@ -303,6 +315,119 @@
     $("chart").replaceChildren(root);
   }
 
+  // --- coverage month by month -----------------------------------------------------------
+
+  const monthFormat = new Intl.DateTimeFormat("id-ID", { month: "short", year: "2-digit", timeZone: "UTC" });
+  const monthName = (month) => monthFormat.format(new Date(`${month}-01T00:00:00Z`));
+
+  function renderHistory(history) {
+    const months = history.months;
+    const width = chartWidth("history-chart");
+    const height = width < 500 ? 200 : 240;
+    const left = 44;
+    const right = 12;
+    const top = 10;
+    const bottom = 24;
+    const plotWidth = width - left - right;
+    const plotHeight = height - top - bottom;
+    const y = (share) => top + plotHeight - Math.min(1, share) * plotHeight;
+    const root = svg("svg", {
+      viewBox: `0 0 ${width} ${height}`,
+      role: "img",
+      "aria-label": "Grafik cakupan perekaman per akhir bulan dan targetnya",
+    });
+    for (const share of [0, 0.5, 1]) {
+      svg("line", { class: "axis", x1: left, x2: width - right, y1: y(share), y2: y(share) }, root);
+      svg("text", { x: left - 6, y: y(share) + 4, "text-anchor": "end" }, root).textContent = `${share * 100}%`;
+    }
+    svg("line", {
+      class: "target", x1: left, x2: width - right, y1: y(history.target), y2: y(history.target),
+    }, root);
+    const step = months.length > 1 ? plotWidth / (months.length - 1) : 0;
+    const x = (index) => (months.length > 1 ? left + index * step : left + plotWidth / 2);
+    const points = months.map((m, index) => `${x(index)},${y(m.coverage || 0)}`).join(" ");
+    if (months.length > 1) svg("polyline", { class: "line", points }, root);
+    const labelEvery = Math.max(1, Math.ceil(56 / Math.max(step, 1)));
+    months.forEach((m, index) => {
+      const dot = svg("circle", {
+        class: "point", cx: x(index), cy: y(m.coverage || 0), r: 4,
+        "data-month": m.month, "data-value": m.coverage === null ? "" : String(m.coverage),
+      }, root);
+      svg("title", {}, dot).textContent = `${monthName(m.month)}: ${pct(m.coverage)} (${num(m.recorded)} sudah rekam)`;
+      const last = index === months.length - 1;
+      if ((index % labelEvery === 0 && index + labelEvery / 2 < months.length) || last) {
+        const anchor = months.length === 1 ? "middle" : last ? "end" : index === 0 ? "start" : "middle";
+        svg("text", { x: x(index), y: height - 6, "text-anchor": anchor }, root).textContent = monthName(m.month);
+      }
+    });
+    if (!months.length) {
+      svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, root).textContent =
+        "Belum ada perekaman bertanggal.";
+    }
+    $("history-chart").replaceChildren(root);
+    const rows = [...months].reverse().map((m) => {
+      const tr = document.createElement("tr");
+      tr.dataset.month = m.month;
+      tr.append(
+        cell(monthName(m.month), ""),
+        cell(pct(m.coverage), "num"),
+        cell(num(m.recorded), "num"),
+        cell(num(m.recorded_in_month), "num"),
+      );
+      return tr;
+    });
+    $("history-table").querySelector("tbody").replaceChildren(...rows);
+  }
+
+  // --- the card pipeline ------------------------------------------------------------------
+
+  function renderPipeline(coverage) {
+    const total = coverage.area;
+    text("pipeline-recorded", num(total.recorded));
+    text("pipeline-print-ready", num(total.print_ready));
+    text("pipeline-printed", num(total.printed));
+    text("pipeline-issued", num(total.issued));
+    text("pipeline-duplicates", num(total.duplicates));
+    text("pipeline-suket", num(total.suket_outstanding));
+    const rows = coverage.children.map((area) => {
+      const tr = document.createElement("tr");
+      tr.dataset.code = area.code;
+      tr.append(
+        cell(area.name, ""),
+        ...[area.recorded, area.print_ready, area.printed, area.issued, area.duplicates, area.suket_outstanding]
+          .map((value) => cell(num(value), "num")),
+      );
+      return tr;
+    });
+    $("pipeline-districts").querySelector("tbody").replaceChildren(...rows);
+  }
+
+  // --- areas at risk ----------------------------------------------------------------------
+
+  function riskItem(area) {
+    const li = document.createElement("li");
+    li.dataset.code = area.code;
+    const name = document.createElement("strong");
+    name.textContent = area.name;
+    const detail = document.createElement("span");
+    detail.className = "muted";
+    const needed = area.pace_needed === null ? "tenggat lewat" : `butuh ${dec(area.pace_needed)}/hari`;
+    const extra = area.extra_per_day === null ? "" : `, +${dec(area.extra_per_day)} dari laju kini`;
+    detail.textContent = ` kurang ${num(area.lacking)} · ${needed}${extra}`;
+    li.append(name, detail);
+    return li;
+  }
+
+  function renderRisk(report) {
+    const empty = (message) => [Object.assign(document.createElement("li"), { textContent: message, className: "muted" })];
+    $("risk-districts").replaceChildren(
+      ...(report.children.length ? report.children.map(riskItem) : empty("Tidak ada kecamatan berisiko.")),
+    );
+    $("risk-villages").replaceChildren(
+      ...(report.grandchildren.length ? report.grandchildren.map(riskItem) : empty("Tidak ada desa berisiko.")),
+    );
+  }
+
   // --- stock, outreach, data quality ------------------------------------------------------
 
   function renderStock(stock) {
@@ -310,6 +435,20 @@
     text("stock-cover", stock.total.days_of_cover === null ? "-" : `${dec(stock.total.days_of_cover)} hari`);
     text("stock-backlog", num(stock.print_backlog));
     text("stock-suket", num(stock.suket_outstanding));
+    text("stock-reserved", num(stock.total.reserved));
+    text("stock-suggested", num(stock.suggested_request));
+    text("stock-reorder", stock.reorder_now ? "Ya" : "Belum");
+    $("stock-reorder").classList.toggle("risk", stock.reorder_now);
+    const requests = stock.requests_open.map((r) => {
+      const li = document.createElement("li");
+      li.dataset.request = r.request_id;
+      li.textContent = `${day(r.requested_at.slice(0, 10))} · ${r.location}: ${num(r.quantity)} diminta, ` +
+        `${num(r.received)} diterima, kurang ${num(r.outstanding)}`;
+      return li;
+    });
+    $("stock-requests").replaceChildren(
+      ...(requests.length ? requests : [Object.assign(document.createElement("li"), { textContent: "Tidak ada.", className: "muted" })]),
+    );
     const rows = stock.locations.map((location) => {
       const tr = document.createElement("tr");
       tr.append(
@@ -389,7 +528,10 @@
     try {
       const progress = await api("/v1/progress", { area: state.area });
       const monday = mondayOf(progress.as_of);
-      const [stock, outreach, quality] = await Promise.all([
+      const [coverage, history, risk, stock, outreach, quality] = await Promise.all([
+        api("/v1/coverage", { area: state.area }),
+        api("/v1/coverage/history", { area: state.area, as_of: progress.as_of }),
+        api("/v1/at-risk", { area: state.area, as_of: progress.as_of }),
         api("/v1/stock", { area: state.area }),
         api("/v1/outreach/productivity", { area: state.area, from: monday, to: plusDays(monday, 6) }),
         api("/v1/data-quality", { area: state.area }).catch(() => ({ counts: {} })),
@@ -402,6 +544,9 @@
       state.districts = progress.children;
       renderDistricts();
       renderChart(progress.daily, progress.area.pace_needed, progress.area.pace_14_days);
+      renderHistory(history);
+      renderPipeline(coverage);
+      renderRisk(risk);
       renderStock(stock);
       renderOutreach(outreach);
       renderQuality(quality);
