@@ -249,6 +249,10 @@ async def _awaiting_print(conn: AsyncConnection, tables: ReadModelTables, day: d
     )
 
 
+def _nonzero_rows(rows: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {code: row for code, row in rows.items() if any(row.values())}
+
+
 def _nonzero(counts: dict[str, AreaCounts]) -> dict[str, AreaCounts]:
     return {code: c for code, c in counts.items() if c != AreaCounts()}
 
@@ -274,6 +278,16 @@ async def _check_equal(engine: AsyncEngine) -> dict[str, int]:
             assert own[AWAITING_PRINT] == await _awaiting_print(conn, tables, day), day
             seen[AWAITING_PRINT] = seen.get(AWAITING_PRINT, 0) + bool(own[AWAITING_PRINT])
             day += timedelta(days=1)
+        # Several days in one read (progress, the monthly history) = each day on its own.
+        days = [FIRST - timedelta(days=2) + timedelta(days=i) for i in range(0, 23, 2)]
+        for area in _areas():
+            read = scope(area)
+            many = await aggregates.counts_on(
+                conn, tables, days, parents=read.get("parents", ()), codes=read.get("codes", ())
+            )
+            for day in days:
+                one = await aggregates.counts(conn, tables, day, **read)
+                assert _nonzero_rows(many[day]) == _nonzero_rows(one), (area.code, day)
         expected_daily = await _expected_daily(conn, tables)
         for measure in (RECORDED_DAY, SUKET_DAY):
             for area in _areas():

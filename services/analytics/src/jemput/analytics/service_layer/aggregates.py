@@ -17,6 +17,7 @@ alone; `build` computes them from the residents' facts in one pass.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -135,6 +136,7 @@ class Position:
     generation: int
     version: int
     changed_at: datetime | None
+    rolled_to: date
 
 
 async def position(db: AsyncSession | AsyncConnection) -> Position:
@@ -143,11 +145,13 @@ async def position(db: AsyncSession | AsyncConnection) -> Position:
     tables = await active_tables(conn)
     state = tables.aggregate_state.c
     found = (
-        await conn.execute(select(state.version, state.changed_at).where(state.id == STATE_ID))
+        await conn.execute(
+            select(state.version, state.changed_at, state.rolled_to).where(state.id == STATE_ID)
+        )
     ).one_or_none()
     if found is None:
         raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
-    return Position(tables.generation, int(found.version), found.changed_at)
+    return Position(tables.generation, int(found.version), found.changed_at, found.rolled_to)
 
 
 async def _roll(conn: AsyncConnection, tables: ReadModelTables, rolled: date, to: date) -> None:
@@ -183,6 +187,27 @@ def _scope(table: Table, *, parents: Sequence[str] = (), codes: Sequence[str] = 
     return conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
 
 
+async def _rolled(conn: AsyncConnection, tables: ReadModelTables, rolled: date | None) -> date:
+    """The roll day the caller read already (`Position.rolled_to`), or read now."""
+    found = rolled or await rolled_to(conn, tables)
+    if found is None:
+        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
+    return found
+
+
+async def _totals_of(
+    conn: AsyncConnection, tables: ReadModelTables, parents: Sequence[str], codes: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    total = tables.area_total
+    query = select(total.c.area_code, *(total.c[m] for m in ALL_MEASURES)).where(
+        _scope(total, parents=parents, codes=codes)
+    )
+    return {
+        code: dict(zip(ALL_MEASURES, (int(v) for v in values), strict=True))
+        for code, *values in await conn.execute(query)
+    }
+
+
 async def counts(
     conn: AsyncConnection,
     tables: ReadModelTables,
@@ -190,21 +215,15 @@ async def counts(
     *,
     parents: Sequence[str] = (),
     codes: Sequence[str] = (),
+    rolled: date | None = None,
 ) -> dict[str, dict[str, int]]:
     """Every measure as of the close of `as_of`, per child area of `parents` and per area of
     `codes`: their totals, plus or minus the changes between the roll day and `as_of`."""
-    rolled = await rolled_to(conn, tables)
-    if rolled is None:
-        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
-    total, change = tables.area_total, tables.area_change
-    found: dict[str, dict[str, int]] = {}
-    totals = select(total.c.area_code, *(total.c[m] for m in ALL_MEASURES)).where(
-        _scope(total, parents=parents, codes=codes)
-    )
-    for code, *values in await conn.execute(totals):
-        found[code] = dict(zip(ALL_MEASURES, (int(v) for v in values), strict=True))
+    rolled = await _rolled(conn, tables, rolled)
+    found = await _totals_of(conn, tables, parents, codes)
     if as_of == rolled:
         return found
+    change = tables.area_change
     c = change.c
     first, last, sign = (rolled, as_of, 1) if as_of > rolled else (as_of, rolled, -1)
     between = (
@@ -216,6 +235,59 @@ async def counts(
         row = found.setdefault(code, dict.fromkeys(ALL_MEASURES, 0))
         for m, v in zip(ALL_MEASURES, values, strict=True):
             row[m] += sign * int(v or 0)
+    return found
+
+
+def _summed_up_to(
+    changed_days: list[date], rows: list[tuple[date, list[int]]], day: date
+) -> list[int]:
+    i = bisect.bisect_right(changed_days, day)
+    return rows[i - 1][1] if i else [0] * len(ALL_MEASURES)
+
+
+async def counts_on(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    days: Sequence[date],
+    *,
+    parents: Sequence[str] = (),
+    codes: Sequence[str] = (),
+    rolled: date | None = None,
+) -> dict[date, dict[str, dict[str, int]]]:
+    """`counts` as of each of `days`, in two statements however many days: the totals, and
+    the changes per area and day between the roll day and the days furthest from it (so keep
+    the span to what the areas' days make small: a few areas, or a few weeks)."""
+    rolled = await _rolled(conn, tables, rolled)
+    base = await _totals_of(conn, tables, parents, codes)
+    found = {day: {code: dict(row) for code, row in base.items()} for day in days}
+    first, last = min(*days, rolled), max(*days, rolled)
+    if first == last:
+        return found
+    c = tables.area_change.c
+    changes = (
+        await conn.execute(
+            select(c.area_code, c.day, *(c[m] for m in ALL_MEASURES)).where(
+                _scope(tables.area_change, parents=parents, codes=codes),
+                c.day > first,
+                c.day <= last,
+            )
+        )
+    ).all()
+    # Per area, the changes summed up to each day of theirs: a count as of a day is the total
+    # plus the changes up to that day less those up to the roll day.
+    per_area: dict[str, list[tuple[date, list[int]]]] = {}
+    for code, changed_on, *amounts in sorted(changes, key=lambda r: (r[0], r[1])):
+        rows = per_area.setdefault(code, [])
+        running = rows[-1][1] if rows else [0] * len(ALL_MEASURES)
+        rows.append((changed_on, [a + int(b) for a, b in zip(running, amounts, strict=True)]))
+    for code, rows in per_area.items():
+        changed_days = [day for day, _ in rows]
+        at_roll = _summed_up_to(changed_days, rows, rolled)
+        for day, counted in found.items():
+            row = counted.setdefault(code, dict.fromkeys(ALL_MEASURES, 0))
+            then = _summed_up_to(changed_days, rows, day)
+            for m, a, b in zip(ALL_MEASURES, then, at_roll, strict=True):
+                row[m] += a - b
     return found
 
 
@@ -241,42 +313,6 @@ async def daily(
     found: dict[str, dict[date, int]] = {}
     for code, day, n in await conn.execute(query):
         found.setdefault(code, {})[day] = int(n)
-    return found
-
-
-async def series(
-    conn: AsyncConnection, tables: ReadModelTables, code: str, days: Sequence[date]
-) -> dict[date, dict[str, int]]:
-    """Every measure of one area as of the close of each of `days`: its total and its changes
-    between the days and the roll day, two statements however many days are asked."""
-    rolled = await rolled_to(conn, tables)
-    if rolled is None:
-        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
-    if not days:
-        return {}
-    total = tables.area_total.c
-    row = (
-        await conn.execute(select(*(total[m] for m in ALL_MEASURES)).where(total.area_code == code))
-    ).first()
-    base = dict(zip(ALL_MEASURES, (int(v) for v in row), strict=True)) if row else {}
-    c = tables.area_change.c
-    first, last = min(*days, rolled), max(*days, rolled)
-    changes = (
-        await conn.execute(
-            select(c.day, *(c[m] for m in ALL_MEASURES)).where(
-                c.area_code == code, c.day > first, c.day <= last
-            )
-        )
-    ).all()
-    found = {}
-    for day in days:
-        low, high, sign = (rolled, day, 1) if day > rolled else (day, rolled, -1)
-        value = {m: base.get(m, 0) for m in ALL_MEASURES}
-        for changed_on, *amounts in changes:
-            if low < changed_on <= high:
-                for m, amount in zip(ALL_MEASURES, amounts, strict=True):
-                    value[m] += sign * int(amount)
-        found[day] = value
     return found
 
 

@@ -163,9 +163,13 @@ async def counts_by(
     *,
     parents: Sequence[str] = (),
     codes: Sequence[str] = (),
+    rolled: date | None = None,
 ) -> dict[str, AreaCounts]:
-    """Counts per child area of `parents` and per area of `codes`, from the aggregates."""
-    found = await aggregates.counts(conn, tables, as_of, parents=parents, codes=codes)
+    """Counts per child area of `parents` and per area of `codes`, from the aggregates
+    (`rolled`: their roll day, when the caller has read it)."""
+    found = await aggregates.counts(
+        conn, tables, as_of, parents=parents, codes=codes, rolled=rolled
+    )
     return {
         code: AreaCounts(*(measures[name] for name in COUNT_NAMES))
         for code, measures in found.items()
@@ -201,10 +205,11 @@ async def coverage(
     as_of: date,
     *,
     tables: ReadModelTables | None = None,
+    rolled: date | None = None,
 ) -> CoverageReport:
     conn = await core_connection(session)
     tables = tables or await active_tables(conn)
-    counts = await counts_by(conn, tables, as_of, **scope(area))
+    counts = await counts_by(conn, tables, as_of, **scope(area), rolled=rolled)
     # A village has no child areas: its own residents are its total.
     children = [
         AreaCoverage(child, counts.get(child.code, AreaCounts()))

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
-from jemput.analytics.domain.area_changes import RECORDED_DAY
+from jemput.analytics.domain.area_changes import ALL_MEASURES, RECORDED_DAY
 from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.coverage import COUNT_NAMES, AreaCounts
 from jemput.analytics.service_layer.generations import active_tables
@@ -68,11 +68,12 @@ async def coverage_history(
     if not spans:
         return CoverageHistory(area, as_of, started, [])
     days = [spans[0][0] - timedelta(days=1), *(last for _, last in spans)]
-    found = await aggregates.series(conn, tables, area.code, days)
+    found = await aggregates.counts_on(conn, tables, days, codes=[area.code])
+    empty = dict.fromkeys(ALL_MEASURES, 0)
     months = []
-    before = found[days[0]]
+    before = found[days[0]].get(area.code, empty)
     for first, last in spans:
-        at_end = found[last]
+        at_end = found[last].get(area.code, empty)
         months.append(
             MonthCoverage(
                 month=first.strftime("%Y-%m"),

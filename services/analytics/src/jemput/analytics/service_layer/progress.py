@@ -19,7 +19,7 @@ from jemput.analytics.domain.forecast import (
     forecast,
 )
 from jemput.analytics.service_layer import aggregates
-from jemput.analytics.service_layer.coverage import AreaCounts, counts_by, scope
+from jemput.analytics.service_layer.coverage import COUNT_NAMES, AreaCounts, scope
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.analytics.service_layer.targets import Targets
 from jemput.shared.reference.areas import Area, AreaLevel, AreaTable
@@ -56,36 +56,32 @@ class ProgressReport:
     daily: list[tuple[date, int]]
 
 
-async def _recent(
-    conn: AsyncConnection, tables: ReadModelTables, area: Area, as_of: date
-) -> dict[str, tuple[int, int]]:
-    """Residents recorded in the last SHORT_WINDOW and LONG_WINDOW days, per child area."""
+def _recent(per_day: dict[str, dict[date, int]], as_of: date) -> dict[str, tuple[int, int]]:
+    """Residents recorded in the last SHORT_WINDOW and LONG_WINDOW days, per area."""
     short_start = as_of - timedelta(days=SHORT_WINDOW)
-    per_day = await aggregates.daily(
-        conn,
-        tables,
-        RECORDED_DAY,
-        as_of - timedelta(days=LONG_WINDOW - 1),
-        as_of,
-        **scope(area),
-    )
+    long_start = as_of - timedelta(days=LONG_WINDOW)
     return {
-        code: (sum(n for day, n in days.items() if day > short_start), sum(days.values()))
+        code: (
+            sum(n for day, n in days.items() if day > short_start),
+            sum(n for day, n in days.items() if day > long_start),
+        )
         for code, days in per_day.items()
     }
+
+
+def _every_day(found: dict[date, int], first: date, last: date) -> list[tuple[date, int]]:
+    days = (last - first).days + 1
+    return [
+        (first + timedelta(days=i), found.get(first + timedelta(days=i), 0)) for i in range(days)
+    ]
 
 
 async def daily_recordings(
     conn: AsyncConnection, tables: ReadModelTables, area: Area, first: date, last: date
 ) -> list[tuple[date, int]]:
     """Residents of the area recorded on each day from `first` to `last` (zeros included)."""
-    found = (
-        await aggregates.daily(conn, tables, RECORDED_DAY, first, last, codes=[area.code])
-    ).get(area.code, {})
-    days = (last - first).days + 1
-    return [
-        (first + timedelta(days=i), found.get(first + timedelta(days=i), 0)) for i in range(days)
-    ]
+    found = await aggregates.daily(conn, tables, RECORDED_DAY, first, last, codes=[area.code])
+    return _every_day(found.get(area.code, {}), first, last)
 
 
 async def progress(
@@ -103,16 +99,33 @@ async def progress(
     children_areas = areas.children(area.code)
     counted = [area] if area.level is AreaLevel.VILLAGE else children_areas
     chosen = {a.code: targets.for_area(a.code) for a in (area, *children_areas)}
-    now = await counts_by(conn, tables, as_of, **scope(area))
-    at_due: dict[date, dict[str, AreaCounts]] = {}
-    for target, _ in chosen.values():
-        if target.due not in at_due:
-            at_due[target.due] = (
-                now
-                if target.due == as_of
-                else await counts_by(conn, tables, target.due, **scope(area))
-            )
-    recent = await _recent(conn, tables, area, as_of)
+    # Today and every due day in two statements, the recordings of the daily series and of
+    # the paces (the area's own and its children's) in one.
+    days = sorted({as_of, *(target.due for target, _ in chosen.values())})
+    areas_read = scope(area)
+    found = await aggregates.counts_on(
+        conn,
+        tables,
+        days,
+        parents=areas_read.get("parents", ()),
+        codes=areas_read.get("codes", ()),
+    )
+    at_due = {
+        day: {code: AreaCounts(*(m[n] for n in COUNT_NAMES)) for code, m in by_code.items()}
+        for day, by_code in found.items()
+    }
+    now = at_due[as_of]
+    first = as_of - timedelta(days=max(DAILY_SERIES_DAYS, LONG_WINDOW) - 1)
+    per_day = await aggregates.daily(
+        conn,
+        tables,
+        RECORDED_DAY,
+        first,
+        as_of,
+        parents=areas_read.get("parents", ()),
+        codes=[area.code],
+    )
+    recent = _recent(per_day, as_of)
 
     def made(
         of: Area, counts: AreaCounts, due_counts: AreaCounts, short: int, long: int
@@ -144,6 +157,6 @@ async def progress(
         (c for c in children if c.forecast.at_risk),
         key=lambda c: (-c.forecast.lacking, c.area.code),
     )
-    first = as_of - timedelta(days=DAILY_SERIES_DAYS - 1)
-    daily = await daily_recordings(conn, tables, area, first, as_of)
+    series_start = as_of - timedelta(days=DAILY_SERIES_DAYS - 1)
+    daily = _every_day(per_day.get(area.code, {}), series_start, as_of)
     return ProgressReport(area, as_of, total, children, at_risk, daily)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from jemput.analytics.adapters.tables import read_model_tables
 from jemput.analytics.entrypoints.http import caching
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
@@ -102,7 +103,15 @@ async def read_coverage(
     tag = caching.etag(position, "coverage", area, day, csv_wanted, target)
     if (unchanged := caching.not_modified(request, position, tag)) is not None:
         return unchanged
-    report = await coverage_service.coverage(session, load_area_table(), found, day)
+    # The position read names the generation and its roll day: nothing is read twice.
+    report = await coverage_service.coverage(
+        session,
+        load_area_table(),
+        found,
+        day,
+        tables=read_model_tables(position.generation),
+        rolled=position.rolled_to,
+    )
     out = CoverageOut(
         area=coverage_out(report.total),
         as_of=report.as_of,
