@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,11 +72,31 @@ def accumulate_statement(
     )
 
 
+def _unnest_statement(conn: AsyncConnection, table: Table, key: Sequence[str]) -> Any:
+    """`accumulate_statement` for PostgreSQL with one array per column: one statement and one
+    round trip for any number of rows, the arrays encoded by the driver. A rebuild's build
+    spent most of its time making multi-row INSERTs' parameters before this."""
+    names = [c.name for c in table.columns]
+    casts = ", ".join(
+        f"CAST(:{n} AS {table.c[n].type.compile(dialect=conn.dialect)}[])" for n in names
+    )
+    updates = ", ".join(f"{m} = {table.name}.{m} + excluded.{m}" for m in ALL_MEASURES)
+    return text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
 async def _accumulate(
     conn: AsyncConnection, table: Table, key: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
-    if rows:
-        await conn.execute(accumulate_statement(conn, table, key), list(rows))
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        columns = {c.name: [row[c.name] for row in rows] for c in table.columns}
+        await conn.execute(_unnest_statement(conn, table, key), columns)
+        return
+    await conn.execute(accumulate_statement(conn, table, key), list(rows))
 
 
 def rows_of(
