@@ -17,14 +17,13 @@ alone; `build` computes them from the residents' facts in one pass.
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, and_, case, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -258,13 +257,6 @@ async def counts(
     return found
 
 
-def _summed_up_to(
-    changed_days: list[date], rows: list[tuple[date, list[int]]], day: date
-) -> list[int]:
-    i = bisect.bisect_right(changed_days, day)
-    return rows[i - 1][1] if i else [0] * len(ALL_MEASURES)
-
-
 async def counts_on(
     conn: AsyncConnection,
     tables: ReadModelTables,
@@ -275,40 +267,66 @@ async def counts_on(
     rolled: date | None = None,
 ) -> dict[date, dict[str, dict[str, int]]]:
     """`counts` as of each of `days`, in two statements however many days: the totals, and
-    the changes per area and day between the roll day and the days furthest from it (so keep
-    the span to what the areas' days make small: a few areas, or a few weeks)."""
+    per area the sums of the changes between the roll day and each day (a column per day and
+    measure), so that what comes back is a row per area, whatever the days between."""
     rolled = await _rolled(conn, tables, rolled)
     base = await _totals_of(conn, tables, parents, codes)
     found = {day: {code: dict(row) for code, row in base.items()} for day in days}
-    first, last = min(*days, rolled), max(*days, rolled)
-    if first == last:
+    others = sorted({day for day in days if day != rolled})
+    if not others:
         return found
     c = tables.area_change.c
-    changes = (
-        await conn.execute(
-            select(c.area_code, c.day, *(c[m] for m in ALL_MEASURES)).where(
-                _scope(tables.area_change, parents=parents, codes=codes),
-                c.day > first,
-                c.day <= last,
-            )
+    signs, columns = [], []
+    for day in others:
+        low, high, sign = (rolled, day, 1) if day > rolled else (day, rolled, -1)
+        signs.append(sign)
+        within = and_(c.day > low, c.day <= high)
+        columns += [func.sum(case((within, c[m]), else_=0)) for m in ALL_MEASURES]
+    query = (
+        select(c.area_code, *columns)
+        .where(
+            _scope(tables.area_change, parents=parents, codes=codes),
+            c.day > min(others[0], rolled),
+            c.day <= max(others[-1], rolled),
         )
-    ).all()
-    # Per area, the changes summed up to each day of theirs: a count as of a day is the total
-    # plus the changes up to that day less those up to the roll day.
-    per_area: dict[str, list[tuple[date, list[int]]]] = {}
-    for code, changed_on, *amounts in sorted(changes, key=lambda r: (r[0], r[1])):
-        rows = per_area.setdefault(code, [])
-        running = rows[-1][1] if rows else [0] * len(ALL_MEASURES)
-        rows.append((changed_on, [a + int(b) for a, b in zip(running, amounts, strict=True)]))
-    for code, rows in per_area.items():
-        changed_days = [day for day, _ in rows]
-        at_roll = _summed_up_to(changed_days, rows, rolled)
-        for day, counted in found.items():
-            row = counted.setdefault(code, dict.fromkeys(ALL_MEASURES, 0))
-            then = _summed_up_to(changed_days, rows, day)
-            for m, a, b in zip(ALL_MEASURES, then, at_roll, strict=True):
-                row[m] += a - b
+        .group_by(c.area_code)
+    )
+    width = len(ALL_MEASURES)
+    for code, *values in await conn.execute(query):
+        for i, (day, sign) in enumerate(zip(others, signs, strict=True)):
+            row = found[day].setdefault(code, dict.fromkeys(ALL_MEASURES, 0))
+            for m, v in zip(ALL_MEASURES, values[i * width : (i + 1) * width], strict=True):
+                row[m] += sign * int(v or 0)
     return found
+
+
+async def sums(
+    conn: AsyncConnection,
+    tables: ReadModelTables,
+    measure: str,
+    spans: Sequence[tuple[date, date]],
+    *,
+    parents: Sequence[str] = (),
+    codes: Sequence[str] = (),
+) -> dict[str, list[int]]:
+    """Per area, the changes of one measure summed over each [first, last] of `spans` (for
+    `recorded_day`: the residents recorded in it), in one statement: a row per area."""
+    c = tables.area_change.c
+    columns = [
+        func.sum(case((and_(c.day >= first, c.day <= last), c[measure]), else_=0))
+        for first, last in spans
+    ]
+    query = (
+        select(c.area_code, *columns)
+        .where(
+            _scope(tables.area_change, parents=parents, codes=codes),
+            c.day >= min(first for first, _ in spans),
+            c.day <= max(last for _, last in spans),
+            c[measure] != 0,
+        )
+        .group_by(c.area_code)
+    )
+    return {code: [int(v or 0) for v in values] for code, *values in await conn.execute(query)}
 
 
 async def daily(

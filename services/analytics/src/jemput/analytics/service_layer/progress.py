@@ -56,19 +56,6 @@ class ProgressReport:
     daily: list[tuple[date, int]]
 
 
-def _recent(per_day: dict[str, dict[date, int]], as_of: date) -> dict[str, tuple[int, int]]:
-    """Residents recorded in the last SHORT_WINDOW and LONG_WINDOW days, per area."""
-    short_start = as_of - timedelta(days=SHORT_WINDOW)
-    long_start = as_of - timedelta(days=LONG_WINDOW)
-    return {
-        code: (
-            sum(n for day, n in days.items() if day > short_start),
-            sum(n for day, n in days.items() if day > long_start),
-        )
-        for code, days in per_day.items()
-    }
-
-
 def _every_day(found: dict[date, int], first: date, last: date) -> list[tuple[date, int]]:
     days = (last - first).days + 1
     return [
@@ -99,8 +86,8 @@ async def progress(
     children_areas = areas.children(area.code)
     counted = [area] if area.level is AreaLevel.VILLAGE else children_areas
     chosen = {a.code: targets.for_area(a.code) for a in (area, *children_areas)}
-    # Today and every due day in two statements, the recordings of the daily series and of
-    # the paces (the area's own and its children's) in one.
+    # Today and every due day in two statements, the paces in one, the daily series in one:
+    # each a row per area (or day), however many residents and days lie between.
     days = sorted({as_of, *(target.due for target, _ in chosen.values())})
     areas_read = scope(area)
     found = await aggregates.counts_on(
@@ -115,17 +102,15 @@ async def progress(
         for day, by_code in found.items()
     }
     now = at_due[as_of]
-    first = as_of - timedelta(days=max(DAILY_SERIES_DAYS, LONG_WINDOW) - 1)
-    per_day = await aggregates.daily(
+    paces = await aggregates.sums(
         conn,
         tables,
         RECORDED_DAY,
-        first,
-        as_of,
+        [(as_of - timedelta(days=n - 1), as_of) for n in (SHORT_WINDOW, LONG_WINDOW)],
         parents=areas_read.get("parents", ()),
-        codes=[area.code],
+        codes=areas_read.get("codes", ()),
     )
-    recent = _recent(per_day, as_of)
+    recent = {code: (short, long) for code, (short, long) in paces.items()}
 
     def made(
         of: Area, counts: AreaCounts, due_counts: AreaCounts, short: int, long: int
@@ -157,6 +142,7 @@ async def progress(
         (c for c in children if c.forecast.at_risk),
         key=lambda c: (-c.forecast.lacking, c.area.code),
     )
-    series_start = as_of - timedelta(days=DAILY_SERIES_DAYS - 1)
-    daily = _every_day(per_day.get(area.code, {}), series_start, as_of)
+    daily = await daily_recordings(
+        conn, tables, area, as_of - timedelta(days=DAILY_SERIES_DAYS - 1), as_of
+    )
     return ProgressReport(area, as_of, total, children, at_risk, daily)
