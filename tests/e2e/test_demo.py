@@ -98,9 +98,9 @@ async def check_story(
 
     # Blanks ran out: the register's queue beyond the opening stock and every field recording
     # got a SUKET.
-    waiting = plan.register_queue - plan.opening_stock
-    assert report.sukets_after_import == waiting > 0
-    assert report.sukets_peak == waiting + plan.field_recordings
+    beyond_stock = plan.register_queue - plan.opening_stock
+    assert report.sukets_after_import == beyond_stock > 0
+    assert report.sukets_peak == beyond_stock + plan.field_recordings
     assert report.duplicates == len(plan.field_results(DUPLICATE_RESULT)) > 0
     assert report.cleared == len(plan.register_to_clear) + len(
         plan.field_results(PRINT_READY_RESULT)
@@ -115,15 +115,32 @@ async def check_story(
     assert report.requested == report.sukets_peak - report.duplicates
     assert 0 < report.waiting_served <= report.allocation < report.requested
 
-    # Cards printed and handed over; the SUKETs of those still waiting remain.
-    printed = await get("inventory", "inventory:read", "/v1/print-jobs", state="printed")
-    issued = await get("inventory", "inventory:read", "/v1/print-jobs", state="issued")
-    assert report.printed > report.issued > 0
+    # Cards printed and handed over (or waiting at the office for their holders); the SUKETs
+    # of those still waiting for a blank remain.
+    async def every(path: str, **params: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        params["page_size"] = 500
+        while True:
+            page = await get("inventory", "inventory:read", path, **params)
+            found += page["items"]
+            if not page["next_page_token"]:
+                return found
+            params["page_token"] = page["next_page_token"]
+
+    issued = await every("/v1/print-jobs", state="issued")
+    printed = await every("/v1/print-jobs", state="printed")
+    assert len(issued) == report.issued > 0
+    assert len(printed) == report.printed - report.issued > 0
+    assert all(plan.handed_over(j["nik"]) for j in issued)
+    assert not any(plan.handed_over(j["nik"]) for j in printed)
     assert report.printed <= plan.opening_stock + report.allocation
-    assert len(issued["items"]) == min(report.issued, 50)
-    assert printed["items"] and all(not plan.handed_over(j["nik"]) for j in printed["items"])
-    assert coverage["issued"] >= report.issued
-    assert coverage["suket_outstanding"] == report.sukets_after
+    assert coverage["issued"] == report.issued_before + report.issued
+    # A SUKET is held until the card is handed over: by those still without a blank, and by
+    # those the allocation served whose cards are not in their hands yet.
+    sukets = await every("/v1/sukets")
+    assert len(sukets) == coverage["suket_outstanding"] == report.sukets_after
     assert 0 < report.sukets_after < report.sukets_peak
-    sukets = await get("inventory", "inventory:read", "/v1/sukets", page_size=1)
-    assert sukets["items"]
+    waiting = await every("/v1/print-jobs", state="waiting_for_blank")
+    assert waiting and all(j["suket_number"] for j in waiting)
+    assert {j["nik"] for j in waiting} <= {s["nik"] for s in sukets}
+    assert not {j["nik"] for j in issued} & {s["nik"] for s in sukets}

@@ -118,6 +118,7 @@ class DriveReport:
     coverage_after: float = 0.0
     recorded_before: int = 0
     recorded_after: int = 0
+    issued_before: int = 0  # cards the register says were issued before the drive
     opening_stock: int = 0
     sukets_after_import: int = 0
     sukets_peak: int = 0
@@ -306,18 +307,31 @@ async def _play(
     report = DriveReport(opening_stock=plan.opening_stock)
     blanks = _Blanks()
 
-    progress.step("Memeriksa layanan", 1)
-    if (await office.coverage(area))["residents"] or (
-        await office.call("printer", "GET", "/v1/ledger", params={"page_size": 1})
-    )["items"]:
+    progress.step("Memeriksa layanan", 2)
+    used = [
+        (await office.coverage(area))["residents"],
+        (await office.call("printer", "GET", "/v1/ledger", params={"page_size": 1}))["items"],
+        (await office.call("planner", "GET", "/v1/teams", params={"page_size": 1}))["items"],
+    ]
+    if any(used):
         raise DriveError(
             "Layanan sudah berisi data. Demo dimainkan pada sistem yang kosong: "
             "jalankan `make clean && make up`, lalu `make demo`."
         )
     progress.advance()
 
-    # The field days' teams, kits and sessions first: a holiday stops the story before it starts.
+    # Sessions are for today, so today must be a working day: asked before anything is written.
     today = now().date()
+    calendar = await office.call(
+        "planner", "GET", "/v1/plan", params={"from": today.isoformat(), "to": today.isoformat()}
+    )
+    if today.isoformat() not in calendar["working_days"]:
+        off = ", ".join(d["name"] or d["kind"] for d in calendar["days_off"]) or "libur"
+        raise DriveError(
+            f"Hari ini ({today.isoformat()}: {off}) bukan hari kerja: tim jemput bola tidak "
+            "bisa dijadwalkan. Jalankan demo pada hari kerja."
+        )
+    progress.advance()
     sessions = await _schedule(office, plan, today, progress)
 
     # 2017: the office has blanks for a part of the register's queue only.
@@ -356,6 +370,7 @@ async def _play(
     report.recorded_before = before["recorded"]
     report.coverage_before = before["coverage"] or 0.0
     report.sukets_after_import = before["suket_outstanding"]
+    report.issued_before = before["issued"]
 
     # The field sessions: started, recorded offline, uploaded in batches, closed out.
     await gather_limited(
@@ -450,7 +465,7 @@ async def _play(
 
     async def cards_everywhere() -> bool:
         final.update(await office.coverage(area))
-        return bool(final["issued"] >= before["issued"] + report.issued)
+        return bool(final["issued"] == report.issued_before + report.issued)
 
     await until("kartu diserahkan", cards_everywhere, seconds=wait_seconds)
     progress.advance()
@@ -500,11 +515,6 @@ async def _schedule(
                 "team_id": team["id"],
             },
         )
-        if response.status_code == 422 and "not_a_working_day" in response.text:
-            raise DriveError(
-                f"Hari ini ({day.isoformat()}) bukan hari kerja: tim jemput bola tidak bisa "
-                "dijadwalkan. Jalankan demo pada hari kerja."
-            )
         if response.status_code != 201:
             raise DriveError(f"Jadwal sesi ditolak ({response.status_code}): {response.text}")
         progress.advance()
