@@ -14,7 +14,7 @@ TEST_KAFKA_PORT ?= 19092
 TEST_PG_PORT ?= 55432
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status test test-only lint format bench clean
+.PHONY: help setup up down status demo test test-only lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -35,6 +35,10 @@ down: ## stop what `make up` started
 status: ## which services are running
 	@.venv/bin/python deploy/local/stack.py status || true
 	@deploy/kafka/kafka.sh status || true
+
+DEMO_ARGS ?=
+demo: setup ## on the running `make up` stack: import the synthetic OKI register and play a drive (DEMO_ARGS="--seed 2 --scale 0.1")
+	@$(UV) run --locked jemput demo drive $(DEMO_ARGS)
 
 lint: setup ## ruff and mypy
 	$(UV) run --locked ruff check .

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -12,11 +14,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
+from jemput.residents.demo.drive import DriveError, DriveReport, Endpoints, play
 from jemput.residents.demo.population import (
     DEFAULT_AS_OF,
     DEFAULT_RECORDED_SHARE,
@@ -29,7 +33,10 @@ from jemput.residents.demo.population import (
     resolve_regency,
     write_population,
 )
+from jemput.residents.demo.story import StoryOptions, plan_drive
 from jemput.shared.reference.areas import load_area_table
+from jemput.shared.security.development import DEV_ISSUER
+from jemput.shared.security.local_issuer import LocalIssuer
 
 app = typer.Typer(help="Data contoh untuk uji coba dan demo.", no_args_is_help=True)
 
@@ -132,6 +139,129 @@ def population(
         f"NIK terbit di kecamatan lain: {_number(summary.registered_elsewhere)}; "
         f"tanggal lahir dikoreksi: {_number(summary.corrected_birth_dates)}. "
         f"Tanggal acuan: {options.as_of.isoformat()}, benih: {options.seed}."
+    )
+
+
+class _Bars:
+    """The drive's progress as rich bars, one per step."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def step(self, label: str, total: int | None) -> None:
+        if self.task is not None:
+            self.progress.stop_task(self.task)
+        self.task = self.progress.add_task(label, total=total)
+
+    def resize(self, total: int) -> None:
+        assert self.task is not None
+        self.progress.update(self.task, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        assert self.task is not None
+        self.progress.advance(self.task, amount)
+
+
+@app.command()
+def drive(
+    area: str = typer.Option("16.02", "--area", help="Kode kabupaten/kota Kemendagri."),
+    seed: int = typer.Option(DEFAULT_SEED, help="Benih acak: benih sama, cerita sama."),
+    residents: int | None = typer.Option(
+        None, min=1, help="Jumlah penduduk (bawaan: seluruh penduduk kabupaten/kota)."
+    ),
+    scale: float | None = typer.Option(
+        None, min=0.0001, max=1.0, help="Bagian penduduk kabupaten/kota, mis. 0.1."
+    ),
+    residents_url: str = typer.Option("http://127.0.0.1:8001", help="Layanan residents."),
+    outreach_url: str = typer.Option("http://127.0.0.1:8002", help="Layanan outreach."),
+    inventory_url: str = typer.Option("http://127.0.0.1:8003", help="Layanan inventory."),
+    analytics_url: str = typer.Option("http://127.0.0.1:8004", help="Layanan analytics."),
+    auth_dir: Path = typer.Option(
+        Path("var/auth"), "--auth-dir", help="Kunci lokal dari `jemput auth init` (make up)."
+    ),
+    register: Path | None = typer.Option(
+        None, "--register", help="Berkas register yang dibuat (bawaan: var/demo/...)."
+    ),
+    wait: float = typer.Option(900, min=1, help="Batas tunggu tiap langkah (detik)."),
+) -> None:
+    """Mainkan cerita gerakan jemput bola (seperti 2017) pada layanan yang berjalan, lewat
+    API HTTP saja: register penduduk, sesi lapangan, SUKET, alokasi blangko, cetak dan
+    penyerahan KTP-el."""
+    err = Console(stderr=True)
+    areas = load_area_table()
+    try:
+        _, regency_population = resolve_regency(area.strip(), areas)
+    except RegencyRefused as refused:
+        message = _REFUSAL_MESSAGES[refused.reason].format(code=refused.code)
+        err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    if residents is None and scale is not None:
+        residents = max(1, round(regency_population.total * scale))
+    try:
+        issuer = LocalIssuer.from_folder(auth_dir, issuer=DEV_ISSUER)
+    except FileNotFoundError:
+        err.print(f"Kunci lokal tidak ada di {auth_dir}: jalankan dulu `make up`.", style="red")
+        raise typer.Exit(code=2) from None
+
+    def tokens(client: str, scopes: Sequence[str]) -> str:
+        return issuer.token(client, scopes, lifetime=timedelta(hours=12))
+
+    options = StoryOptions(area_code=area.strip(), seed=seed, residents=residents)
+    target = register or Path("var") / "demo" / f"drive-{options.area_code}-seed{seed}.csv"
+    endpoints = Endpoints(residents_url, outreach_url, inventory_url, analytics_url)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    ) as progress:
+        bars = _Bars(progress)
+        bars.step("Menyusun register sintetis dan rencana", None)
+        plan, _ = plan_drive(options, target, areas=areas)
+        bars.resize(1)
+        bars.advance()
+        try:
+            report = asyncio.run(
+                play(plan, target, endpoints, tokens, progress=bars, wait_seconds=wait)
+            )
+        except DriveError as error:
+            progress.stop()
+            err.print(str(error), style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+    _print_report(report, plan.fingerprint())
+
+
+def _print_report(report: DriveReport, fingerprint: str) -> None:
+    sessions = report.sessions
+    typer.echo(
+        f"Selesai dalam {_decimal(report.seconds, 1)} detik. Penduduk {_number(report.residents)}, "
+        f"wajib KTP {_number(report.eligible)}."
+    )
+    typer.echo(
+        f"Cakupan perekaman: {_percent(report.coverage_before)} dari register, "
+        f"{_percent(report.coverage_after)} setelah jemput bola "
+        f"({_number(report.recorded_before)} → {_number(report.recorded_after)} terekam)."
+    )
+    typer.echo(
+        f"Sesi: {sessions.get('village_drive', 0)} di desa, {sessions.get('school_drive', 0)} "
+        f"di sekolah, {sessions.get('home_visit', 0)} kunjungan rumah; "
+        f"{_number(report.recordings_accepted)} rekaman dalam {report.batches} batch offline."
+    )
+    typer.echo(
+        f"Hasil pusat: {_number(report.cleared)} print-ready, {_number(report.duplicates)} "
+        f"duplikat."
+    )
+    typer.echo(
+        f"Blangko: stok awal {_number(report.opening_stock)}; SUKET {_number(report.sukets_peak)} "
+        f"saat blangko habis; diminta {_number(report.requested)}, alokasi diterima "
+        f"{_number(report.allocation)} ({_number(report.waiting_served)} antrean terlayani)."
+    )
+    typer.echo(
+        f"KTP-el dicetak {_number(report.printed)}, diserahkan {_number(report.issued)}; "
+        f"SUKET masih beredar {_number(report.sukets_after)}. Sidik rencana: {fingerprint[:16]}."
     )
 
 
