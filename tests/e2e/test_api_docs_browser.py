@@ -8,7 +8,6 @@ not."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,13 +29,14 @@ from jemput.residents.entrypoints.http.app import create_app as residents_app
 from jemput.residents.settings import ResidentsSettings
 from jemput.shared.settings import ServiceSettings
 from jemput.shared.testing.auth import shared_issuer
+from jemput.shared.testing.browser import ARGS as CHROMIUM_ARGS
+from jemput.shared.testing.browser import CHROMIUM, needs_chromium
 from jemput.shared.testing.fixtures import migrate
 from jemput.shared.testing.fleet import free_port
 
 if TYPE_CHECKING:
     from playwright.async_api import Route
 
-CHROMIUM = Path("/usr/bin/chromium")
 SERVICES: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] = {
     "residents": (residents_app, ResidentsSettings),
     "outreach": (outreach_app, OutreachSettings),
@@ -54,11 +54,7 @@ ASSETS = {
 pytestmark = [
     pytest.mark.kafka,
     pytest.mark.slow,
-    # `make test` installs it (deploy/browser/chromium.sh); in CI a missing browser fails.
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason="/usr/bin/chromium is missing (deploy/browser/chromium.sh ensure)",
-    ),
+    needs_chromium,
 ]
 
 
@@ -128,17 +124,7 @@ async def test_docs_and_redoc_render_offline_from_the_service_itself(
         expected = operations(document)
         assert expected
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            # Chromium's own calls home would be blocked too, and cost time.
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
             context = await browser.new_context()

@@ -23,11 +23,13 @@ from jemput.residents.demo.story import (
     StoryOptions,
     plan_drive,
 )
+from jemput.shared.testing.browser import chromium, needs_chromium
 from jemput.shared.testing.fleet import SERVICES, Fleet
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 REGENCY = "16.02"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 RESIDENTS = 1500
 SEED = 7
 
@@ -58,6 +60,7 @@ def test_the_same_seed_plans_the_same_story(tmp_path: Path) -> None:
     assert first.field_results(DUPLICATE_RESULT)
 
 
+@needs_chromium
 async def test_make_demo_plays_the_drive_over_http(fleet: Fleet, tmp_path: Path) -> None:
     register = tmp_path / "register.csv"
     plan, _ = plan_drive(StoryOptions(seed=SEED, residents=RESIDENTS), register)
@@ -71,8 +74,47 @@ async def test_make_demo_plays_the_drive_over_http(fleet: Fleet, tmp_path: Path)
 
     async with httpx.AsyncClient(timeout=30) as client:
         await check_story(client, fleet, plan, report)
+        await check_dashboard(client, fleet)
     for service in SERVICES:
         assert "Traceback" not in fleet.logs(service, 10**7), f"{service} logged a traceback"
+
+
+def number(n: int) -> str:
+    """As the dashboard writes it (id-ID): 12345 → 12.345."""
+    return f"{n:,}".replace(",", ".")
+
+
+async def check_dashboard(client: httpx.AsyncClient, fleet: Fleet) -> None:
+    """The dashboard after the demo shows the story's figures; its screenshot is kept."""
+    url = fleet.url("analytics")
+    token = fleet.issuer.local.token(
+        "kepala-dinas", ["analytics:read"], lifetime=timedelta(hours=1)
+    )
+    bearer = {"Authorization": f"Bearer {token}"}
+    coverage = await client.get(f"{url}/v1/coverage", params={"area": REGENCY}, headers=bearer)
+    stock = await client.get(f"{url}/v1/stock", params={"area": REGENCY}, headers=bearer)
+    area, open_requests = coverage.json()["area"], stock.json()["requests_open"]
+    assert len(open_requests) == 1  # the allocation answered 60% of the request
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "demo-dashboard.png"
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1366, "height": 900}, locale="id-ID")
+        await page.goto(f"{url}/#token={token}")
+        await page.wait_for_selector("body[data-loaded='true']", timeout=30_000)
+        shown = await page.get_by_test_id("regency-coverage").get_attribute("data-value")
+        assert shown == str(area["coverage"])
+        for test_id, key in (
+            ("pipeline-issued", "issued"),
+            ("pipeline-suket", "suket_outstanding"),
+            ("pipeline-duplicates", "duplicates"),
+        ):
+            assert await page.get_by_test_id(test_id).inner_text() == number(area[key]), test_id
+        requests = page.locator("#stock-requests li[data-request]")
+        assert await requests.count() == 1
+        assert await page.locator("#history-chart circle.point").count() >= 1
+        await page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
+    assert screenshot.stat().st_size > 10_000
 
 
 async def check_story(
