@@ -302,7 +302,7 @@
       }, bars);
       svg("title", {}, rect).textContent = `${day(point.day)}: ${num(point.recorded)} perekaman`;
       const last = index === daily.length - 1;
-      if ((index % labelEvery === 0 && index + labelEvery / 2 < daily.length) || last) {
+      if ((index % labelEvery === 0 && daily.length - 1 - index >= labelEvery) || last) {
         const anchor = last ? "end" : "middle";
         svg("text", { x: left + index * step + (last ? step : step / 2), y: height - 6, "text-anchor": anchor }, root)
           .textContent = day(point.day).replace(/ \d{4}$/, "");
@@ -355,7 +355,7 @@
       }, root);
       svg("title", {}, dot).textContent = `${monthName(m.month)}: ${pct(m.coverage)} (${num(m.recorded)} sudah rekam)`;
       const last = index === months.length - 1;
-      if ((index % labelEvery === 0 && index + labelEvery / 2 < months.length) || last) {
+      if ((index % labelEvery === 0 && months.length - 1 - index >= labelEvery) || last) {
         const anchor = months.length === 1 ? "middle" : last ? "end" : index === 0 ? "start" : "middle";
         svg("text", { x: x(index), y: height - 6, "text-anchor": anchor }, root).textContent = monthName(m.month);
       }
@@ -418,14 +418,20 @@
     return li;
   }
 
+  // The ones lacking the most; the rest counted (the API and its CSV list them all).
+  const RISK_SHOWN = 10;
+
+  function riskList(areas, none) {
+    const note = (message) => Object.assign(document.createElement("li"), { textContent: message, className: "muted" });
+    if (!areas.length) return [note(none)];
+    const items = areas.slice(0, RISK_SHOWN).map(riskItem);
+    if (areas.length > RISK_SHOWN) items.push(note(`dan ${num(areas.length - RISK_SHOWN)} lainnya`));
+    return items;
+  }
+
   function renderRisk(report) {
-    const empty = (message) => [Object.assign(document.createElement("li"), { textContent: message, className: "muted" })];
-    $("risk-districts").replaceChildren(
-      ...(report.children.length ? report.children.map(riskItem) : empty("Tidak ada kecamatan berisiko.")),
-    );
-    $("risk-villages").replaceChildren(
-      ...(report.grandchildren.length ? report.grandchildren.map(riskItem) : empty("Tidak ada desa berisiko.")),
-    );
+    $("risk-districts").replaceChildren(...riskList(report.children, "Tidak ada kecamatan berisiko."));
+    $("risk-villages").replaceChildren(...riskList(report.grandchildren, "Tidak ada desa berisiko."));
   }
 
   // --- stock, outreach, data quality ------------------------------------------------------
