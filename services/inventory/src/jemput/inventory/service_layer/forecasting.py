@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.inventory.adapters.tables import PrintJob, StockBalance, Suket
+from jemput.inventory.adapters.tables import StockBalance
 from jemput.inventory.domain.forecast import DayUsage, Forecast, forecast
 from jemput.inventory.domain.ledger import Stock
-from jemput.inventory.domain.print_jobs import JobState
-from jemput.inventory.service_layer import daily, queries
+from jemput.inventory.service_layer import daily
+from jemput.inventory.service_layer import owed as owed_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +73,10 @@ async def usage_history(
 
 async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
     """Cards owed beyond the reserved blanks: print-ready jobs without a blank (and without a
-    SUKET), and SUKET holders whose job has no blank yet. Each resident counts once."""
-    waiting = (
-        col(PrintJob.state) == JobState.OPEN,
-        col(PrintJob.has_blank).is_(False),
-        PrintJob.location == location,
-    )
-    holds_suket = (
-        select(Suket.number).where(Suket.job_id == PrintJob.id, queries.outstanding()).exists()
-    )
-    backlog = await session.exec(
-        select(func.count())
-        .select_from(PrintJob)
-        .where(*waiting, col(PrintJob.print_ready).is_(True), ~holds_suket)
-    )
-    sukets = await session.exec(
-        select(func.count()).select_from(PrintJob).where(*waiting, holds_suket)
-    )
-    return int(backlog.one()), int(sukets.one())
+    SUKET), and SUKET holders whose job has no blank yet. Each resident counts once. Read from
+    the counts the print queue keeps (`owed.py`), never by counting jobs."""
+    counts = await owed_counts.of(session, location)
+    return counts.print_ready_backlog, counts.sukets_waiting_for_blank
 
 
 async def for_location(
@@ -103,13 +88,8 @@ async def for_location(
     )
     balance = await session.get(StockBalance, location)
     stock = Stock(balance.on_hand, balance.reserved) if balance is not None else Stock()
-    backlog, sukets = await owed(session, location)
-    outstanding = await session.exec(
-        select(func.count())
-        .select_from(Suket)
-        .join(PrintJob, col(PrintJob.id) == Suket.job_id)
-        .where(PrintJob.location == location, queries.outstanding())
-    )
+    counts = await owed_counts.of(session, location)
+    backlog, sukets = counts.print_ready_backlog, counts.sukets_waiting_for_blank
     result = forecast(
         history,
         available=stock.available,
@@ -120,5 +100,5 @@ async def for_location(
         cover_days=horizon.cover_days,
     )
     return LocationForecast(
-        location, today, history, stock, backlog, int(outstanding.one()), sukets, horizon, result
+        location, today, history, stock, backlog, counts.sukets_outstanding, sukets, horizon, result
     )
