@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.inventory.adapters.tables import StockBalance
+from jemput.inventory.adapters.tables import OwedCount, StockBalance
 from jemput.inventory.domain.forecast import DayUsage, Forecast, forecast
 from jemput.inventory.domain.ledger import Stock
 from jemput.inventory.service_layer import daily
 from jemput.inventory.service_layer import owed as owed_counts
+from jemput.inventory.service_layer.owed import Owed
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +48,14 @@ async def usage_history(
     """Day by day from `first` (or the location's first day) to `last`: blanks consumed and
     spoiled (less cards printed for SUKET holders, whose demand counted on their SUKET's day),
     SUKETs issued, and whether the location ran out of available blanks that day."""
-    opened = await daily.first_day(session, location)
-    if opened is None:
-        return []
-    first = max(first, opened)
-    before, rows = await daily.days_between(session, location, first, last)
+    rows = await daily.window(session, location, first, last)
+    if not rows:
+        return []  # no entry yet, or none before today
+    before = None
+    if rows[0].day < first:
+        before, rows = rows[0], rows[1:]
+    else:
+        first = rows[0].day  # the location's first day
     by_day = {row.day: row for row in rows}
     available = (before.on_hand - before.reserved) if before is not None else 0
     history = []
@@ -79,6 +86,24 @@ async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
     return counts.print_ready_backlog, counts.sukets_waiting_for_blank
 
 
+async def stock_and_owed(session: AsyncSession, location: str) -> tuple[Stock, Owed]:
+    """The running balance and the counts owed, in one round trip (zeros when absent)."""
+
+    def one(column: Any, table: Any) -> Any:
+        return select(column).where(table.location == location).scalar_subquery()
+
+    query = sa.select(
+        one(col(StockBalance.on_hand), StockBalance),
+        one(col(StockBalance.reserved), StockBalance),
+        one(col(OwedCount.print_ready_backlog), OwedCount),
+        one(col(OwedCount.sukets_waiting_for_blank), OwedCount),
+        one(col(OwedCount.sukets_outstanding), OwedCount),
+    )
+    row = (await (await session.connection()).execute(query)).one()
+    on_hand, reserved, backlog, waiting, outstanding = (int(value or 0) for value in row)
+    return Stock(on_hand, reserved), Owed(backlog, waiting, outstanding)
+
+
 async def for_location(
     session: AsyncSession, location: str, *, today: date, now: datetime, horizon: Horizon
 ) -> LocationForecast:
@@ -86,9 +111,7 @@ async def for_location(
     history = await usage_history(
         session, location, last - timedelta(days=horizon.window_days - 1), last
     )
-    balance = await session.get(StockBalance, location)
-    stock = Stock(balance.on_hand, balance.reserved) if balance is not None else Stock()
-    counts = await owed_counts.of(session, location)
+    stock, counts = await stock_and_owed(session, location)
     backlog, sukets = counts.print_ready_backlog, counts.sukets_waiting_for_blank
     result = forecast(
         history,
