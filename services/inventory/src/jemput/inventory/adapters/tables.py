@@ -95,6 +95,22 @@ class Suket(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
 
+class OwedCount(SQLModel, table=True):
+    """Cards owed per location beyond the reserved blanks, for the forecast: kept by the print
+    queue in the transaction that changes a job or a SUKET (see `service_layer/owed.py`), so
+    reading them never counts jobs or SUKETs."""
+
+    __tablename__ = "owed_count"
+
+    location: str = Field(primary_key=True, max_length=20)
+    # Open print-ready jobs without a blank whose resident holds no outstanding SUKET.
+    print_ready_backlog: int = 0
+    # Open jobs without a blank whose resident holds an outstanding SUKET.
+    sukets_waiting_for_blank: int = 0
+    # SUKETs outstanding (`queries.outstanding`) of the location's jobs, in any state.
+    sukets_outstanding: int = 0
+
+
 class StockDay(SQLModel, table=True):
     """The daily snapshot of one location, kept with each entry (see `domain/daily.py`)."""
 

@@ -9,8 +9,11 @@ of the last row before it, which is also how any past date is answered (`as_of`)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import sqlalchemy as sa
+from sqlalchemy import or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,37 +119,49 @@ async def as_of(session: AsyncSession, day: date) -> dict[str, StockDay]:
     return {row.location: row for row in (await session.exec(query)).all()}
 
 
-async def days_between(
-    session: AsyncSession, location: str, first: date, last: date
-) -> tuple[StockDay | None, Sequence[StockDay]]:
-    """The rows of `first`..`last` (in order), and the last row before `first` (its close is
-    the stock on the days before the first row of the range)."""
+@dataclass(frozen=True, slots=True)
+class DayRow:
+    """The figures of one snapshot row the forecast reads."""
+
+    day: date
+    on_hand: int
+    reserved: int
+    min_available: int
+    consumed: int
+    spoiled: int
+    sukets_issued: int
+    suket_prints: int
+
+
+async def window(session: AsyncSession, location: str, first: date, last: date) -> list[DayRow]:
+    """In one query, in day order: the last row before `first` if there is one (its close is
+    the stock on the days before the range's first row), then the rows of `first`..`last`.
+    Plain rows, not ORM objects: the forecast reads up to a window's worth on each request."""
     before = (
-        await session.exec(
-            select(StockDay)
-            .where(StockDay.location == location, col(StockDay.day) < first)
-            .order_by(col(StockDay.day).desc())
-            .limit(1)
+        select(func.max(StockDay.day))
+        .where(StockDay.location == location, col(StockDay.day) < first)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            col(StockDay.day),
+            col(StockDay.on_hand),
+            col(StockDay.reserved),
+            col(StockDay.min_available),
+            col(StockDay.consumed),
+            col(StockDay.spoiled),
+            col(StockDay.sukets_issued),
+            col(StockDay.suket_prints),
         )
-    ).first()
-    rows = (
-        await session.exec(
-            select(StockDay)
-            .where(
-                StockDay.location == location,
-                col(StockDay.day) >= first,
-                col(StockDay.day) <= last,
-            )
-            .order_by(col(StockDay.day))
+        .where(
+            col(StockDay.location) == location,
+            col(StockDay.day) <= last,
+            or_(col(StockDay.day) >= first, col(StockDay.day) == before),
         )
-    ).all()
-    return before, rows
-
-
-async def first_day(session: AsyncSession, location: str) -> date | None:
-    query = select(func.min(StockDay.day)).where(StockDay.location == location)
-    found: date | None = (await session.exec(query)).one()
-    return found
+        .order_by(col(StockDay.day))
+    )
+    rows = (await (await session.connection()).execute(query)).all()
+    return [DayRow(*row) for row in rows]
 
 
 async def replay(session: AsyncSession, location: str) -> dict[date, DayFigures]:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlmodel import col, func, select
+import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.inventory.adapters.tables import PrintJob, StockBalance, Suket
+from jemput.inventory.adapters.tables import OwedCount, StockBalance
 from jemput.inventory.domain.forecast import DayUsage, Forecast, forecast
 from jemput.inventory.domain.ledger import Stock
-from jemput.inventory.domain.print_jobs import JobState
-from jemput.inventory.service_layer import daily, queries
+from jemput.inventory.service_layer import daily
+from jemput.inventory.service_layer import owed as owed_counts
+from jemput.inventory.service_layer.owed import Owed
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +48,14 @@ async def usage_history(
     """Day by day from `first` (or the location's first day) to `last`: blanks consumed and
     spoiled (less cards printed for SUKET holders, whose demand counted on their SUKET's day),
     SUKETs issued, and whether the location ran out of available blanks that day."""
-    opened = await daily.first_day(session, location)
-    if opened is None:
-        return []
-    first = max(first, opened)
-    before, rows = await daily.days_between(session, location, first, last)
+    rows = await daily.window(session, location, first, last)
+    if not rows:
+        return []  # no entry yet, or none before today
+    before = None
+    if rows[0].day < first:
+        before, rows = rows[0], rows[1:]
+    else:
+        first = rows[0].day  # the location's first day
     by_day = {row.day: row for row in rows}
     available = (before.on_hand - before.reserved) if before is not None else 0
     history = []
@@ -74,24 +80,28 @@ async def usage_history(
 
 async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
     """Cards owed beyond the reserved blanks: print-ready jobs without a blank (and without a
-    SUKET), and SUKET holders whose job has no blank yet. Each resident counts once."""
-    waiting = (
-        col(PrintJob.state) == JobState.OPEN,
-        col(PrintJob.has_blank).is_(False),
-        PrintJob.location == location,
+    SUKET), and SUKET holders whose job has no blank yet. Each resident counts once. Read from
+    the counts the print queue keeps (`owed.py`), never by counting jobs."""
+    counts = await owed_counts.of(session, location)
+    return counts.print_ready_backlog, counts.sukets_waiting_for_blank
+
+
+async def stock_and_owed(session: AsyncSession, location: str) -> tuple[Stock, Owed]:
+    """The running balance and the counts owed, in one round trip (zeros when absent)."""
+
+    def one(column: Any, table: Any) -> Any:
+        return select(column).where(table.location == location).scalar_subquery()
+
+    query = sa.select(
+        one(col(StockBalance.on_hand), StockBalance),
+        one(col(StockBalance.reserved), StockBalance),
+        one(col(OwedCount.print_ready_backlog), OwedCount),
+        one(col(OwedCount.sukets_waiting_for_blank), OwedCount),
+        one(col(OwedCount.sukets_outstanding), OwedCount),
     )
-    holds_suket = (
-        select(Suket.number).where(Suket.job_id == PrintJob.id, queries.outstanding()).exists()
-    )
-    backlog = await session.exec(
-        select(func.count())
-        .select_from(PrintJob)
-        .where(*waiting, col(PrintJob.print_ready).is_(True), ~holds_suket)
-    )
-    sukets = await session.exec(
-        select(func.count()).select_from(PrintJob).where(*waiting, holds_suket)
-    )
-    return int(backlog.one()), int(sukets.one())
+    row = (await (await session.connection()).execute(query)).one()
+    on_hand, reserved, backlog, waiting, outstanding = (int(value or 0) for value in row)
+    return Stock(on_hand, reserved), Owed(backlog, waiting, outstanding)
 
 
 async def for_location(
@@ -101,15 +111,8 @@ async def for_location(
     history = await usage_history(
         session, location, last - timedelta(days=horizon.window_days - 1), last
     )
-    balance = await session.get(StockBalance, location)
-    stock = Stock(balance.on_hand, balance.reserved) if balance is not None else Stock()
-    backlog, sukets = await owed(session, location)
-    outstanding = await session.exec(
-        select(func.count())
-        .select_from(Suket)
-        .join(PrintJob, col(PrintJob.id) == Suket.job_id)
-        .where(PrintJob.location == location, queries.outstanding())
-    )
+    stock, counts = await stock_and_owed(session, location)
+    backlog, sukets = counts.print_ready_backlog, counts.sukets_waiting_for_blank
     result = forecast(
         history,
         available=stock.available,
@@ -120,5 +123,5 @@ async def for_location(
         cover_days=horizon.cover_days,
     )
     return LocationForecast(
-        location, today, history, stock, backlog, int(outstanding.one()), sukets, horizon, result
+        location, today, history, stock, backlog, counts.sukets_outstanding, sukets, horizon, result
     )

@@ -26,7 +26,7 @@ from jemput.inventory.adapters.tables import BlankBatch, LedgerEntry, PrintJob, 
 from jemput.inventory.domain.ledger import Entry, EntryKind
 from jemput.inventory.domain.print_jobs import JobState, print_refusal
 from jemput.inventory.domain.serials import Serial, SerialRange, SerialRangeInvalid
-from jemput.inventory.service_layer import daily, ledger, queries
+from jemput.inventory.service_layer import daily, ledger, owed, queries
 from jemput.shared.events.inventory import (
     CardIssuedV1,
     CardPrintedV1,
@@ -160,11 +160,22 @@ async def on_prints_ready(
     ]
     if missing:
         jobs.update(await on_recordings(session, outbox, missing, actor=actor, at=at))
+    # Only a job waiting for a blank moves the counts owed: it joins the backlog unless its
+    # resident holds a SUKET (then it is owed already).
+    moving = [
+        job.id
+        for job in jobs.values()
+        if not job.print_ready and job.state == JobState.OPEN and not job.has_blank
+    ]
+    holding = await queries.outstanding_sukets(session, moving)
     for nik, _ in decisions:
-        jobs[nik].print_ready = True
+        job = jobs[nik]
+        before = owed.share(job, holds_suket=job.id in holding)
+        job.print_ready = True
         if nik in known and known[nik].village_code is not None:
-            jobs[nik].village_code = known[nik].village_code
-        session.add(jobs[nik])
+            job.village_code = known[nik].village_code
+        session.add(job)
+        owed.note_job(session, job, before, holds_suket=job.id in holding)
     return jobs
 
 
@@ -182,9 +193,12 @@ async def on_duplicate(
     job = await open_job(session, nik)
     if job is None:
         return None
+    before = owed.share(job, holds_suket=await _holds_suket(session, job))
     job.state = JobState.DROPPED
     session.add(job)
-    await _revoke_sukets(session, outbox, job, at or datetime.now(UTC))
+    revoked = await _revoke_sukets(session, outbox, job, at or datetime.now(UTC))
+    owed.note_job(session, job, before, holds_suket=False)
+    owed.note(session, job.location, outstanding=-revoked)
     if job.has_blank:
         job.has_blank = False
         await ledger.append(
@@ -286,10 +300,14 @@ async def serve_waiting(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    jobs = waiting.all()
+    holding = await queries.outstanding_sukets(session, [job.id for job in jobs])
     served = 0
-    for job in waiting.all():
+    for job in jobs:
+        before = owed.share(job, holds_suket=job.id in holding)
         if not await _try_reserve(session, outbox, job, actor, at):
             break
+        owed.note_job(session, job, before, holds_suket=job.id in holding)
         served += 1
     return served
 
@@ -371,6 +389,8 @@ async def spoil(
         return job
     _check_printable(job)
     await _check_blank(session, blank_serial)
+    holds_suket = await _holds_suket(session, job)
+    before = owed.share(job, holds_suket=holds_suket)
     entry = await ledger.append(
         session,
         Entry(EntryKind.SPOILED, 1, job.location),
@@ -396,6 +416,7 @@ async def spoil(
         ),
     )
     await _try_reserve(session, outbox, job, actor, at)
+    owed.note_job(session, job, before, holds_suket=holds_suket)
     return job
 
 
@@ -412,11 +433,37 @@ async def issue_card(
     job.state, job.issued_at = JobState.ISSUED, at
     session.add(job)
     sukets = await session.exec(select(Suket).where(Suket.nik == job.nik, queries.outstanding()))
-    for suket in sukets.all():
+    cleared = sukets.all()
+    for suket in cleared:
         suket.cleared_at = at
         session.add(suket)
+    await _note_cleared(session, cleared)
     await outbox.add(session, CardIssuedV1(nik=job.nik, job_id=job.id, issued_at=at))
     return job
+
+
+async def _note_cleared(session: AsyncSession, cleared: Sequence[Suket]) -> None:
+    """SUKETs just cleared leave the counts owed, and so does a job of theirs still waiting
+    for a blank (a resident's SUKET of an earlier job clears with the card): it is owed
+    now as print-ready backlog, or not at all, unless it holds another SUKET still."""
+    if not cleared:
+        return
+    job_ids = sorted({suket.job_id for suket in cleared})
+    result = await session.exec(
+        select(PrintJob)
+        .where(col(PrintJob.id).in_(job_ids))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    jobs = {job.id: job for job in result.all()}
+    holding = await queries.outstanding_sukets(session, job_ids)
+    for suket in cleared:
+        if suket.job_id in jobs:  # counted through its job's location
+            owed.note(session, jobs[suket.job_id].location, outstanding=-1)
+    for job in jobs.values():
+        owed.note_job(
+            session, job, owed.share(job, holds_suket=True), holds_suket=job.id in holding
+        )
 
 
 async def _locked_job(session: AsyncSession, job_id: str) -> PrintJob:
@@ -496,9 +543,7 @@ async def _holds_suket(session: AsyncSession, job: PrintJob) -> bool:
     return result.first() is not None
 
 
-async def _revoke_sukets(
-    session: AsyncSession, outbox: Outbox, job: PrintJob, at: datetime
-) -> None:
+async def _revoke_sukets(session: AsyncSession, outbox: Outbox, job: PrintJob, at: datetime) -> int:
     """Revoke the dropped job's outstanding SUKET and say so (`suket_revoked`); the demand it
     stood for was counted on its day and stays counted."""
     sukets = (
@@ -512,6 +557,7 @@ async def _revoke_sukets(
         [SuketRevokedV1(nik=s.nik, suket_number=s.number, revoked_at=at) for s in sukets],
         occurred_at=at,
     )
+    return len(sukets)
 
 
 async def _try_reserve(
@@ -555,6 +601,9 @@ async def _issue_sukets(
         for job in jobs
     ]
     session.add_all(sukets)
+    for job in jobs:  # new, so owed nothing before
+        owed.note_job(session, job, (0, 0), holds_suket=True)
+        owed.note(session, job.location, outstanding=1)
     balance = await ledger.locked_balance(session, OFFICE)
     counted = at or datetime.now(UTC)
     await daily.count_suket(session, balance, counted, count=len(sukets))
