@@ -16,7 +16,7 @@ print queue writes them:
 
 Then the later migrations run (whatever they compute from those rows, as in production) and
 the app answers in-process through httpx's ASGI transport, one request at a time: `--requests`
-forecasts and as many `/healthz` in each repeat. The figure is the median per request, the
+forecasts and as many `/healthz` in each repeat, then as many of each of `OTHER_READS`. The figure is the median per request, the
 median of the repeats; the ratio to `/healthz` is what the forecast costs beyond the HTTP
 layer, and the ratio between sizes shows whether it grows with the SUKETs. Results also go to
 `bench/results/forecast-<time>.json`.
@@ -56,6 +56,13 @@ SEED_REVISION = "0007"
 VALIDITY = timedelta(days=182)
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 21)
+# Timed beside the forecast: the cheapest read of the same database (one balance row), and
+# pages of the SUKET lists, which must not grow with the SUKETs either.
+OTHER_READS = (
+    "/v1/stock-levels",
+    "/v1/sukets?status=outstanding&page_size=50",
+    "/v1/sukets?status=revoked&page_size=50",
+)
 
 
 def nik(serial: int) -> str:
@@ -254,10 +261,13 @@ async def measure(
             for key in ("sukets_outstanding", "sukets_waiting_for_blank", "print_ready_backlog")
         }
         forecasts, healths = [], []
+        others: dict[str, list[float]] = {path: [] for path in OTHER_READS}
         for _ in range(repeat):
             await per_request_ms(client, "/healthz", 5)  # warm
             healths.append(await per_request_ms(client, "/healthz", requests))
             forecasts.append(await per_request_ms(client, "/v1/forecast", requests))
+            for path, timings in others.items():
+                timings.append(await per_request_ms(client, path, requests))
     forecast_ms = statistics.median(forecasts)
     health_ms = statistics.median(healths)
     result |= {
@@ -266,6 +276,9 @@ async def measure(
         "ratio_to_healthz": round(forecast_ms / health_ms, 2),
         "forecast_repeats_ms": [round(t, 2) for t in forecasts],
         "healthz_repeats_ms": [round(t, 2) for t in healths],
+        "other_reads_ms": {
+            path: round(statistics.median(timings), 2) for path, timings in others.items()
+        },
     }
     return result
 
