@@ -79,7 +79,10 @@ async def progress(
     targets: Targets,
     *,
     tables: ReadModelTables | None = None,
+    rolled: date | None = None,
 ) -> ProgressReport:
+    """`rolled`: the aggregates' roll day, when the caller has read it (one read for many
+    areas)."""
     tables = tables or await active_tables(conn)
     # The areas whose counts make the total: a village's own residents, else its child areas.
     # A village has no child areas, so it lists no children and no child at risk.
@@ -96,6 +99,7 @@ async def progress(
         days,
         parents=areas_read.get("parents", ()),
         codes=areas_read.get("codes", ()),
+        rolled=rolled,
     )
     at_due = {
         day: {code: AreaCounts(*(m[n] for n in COUNT_NAMES)) for code, m in by_code.items()}

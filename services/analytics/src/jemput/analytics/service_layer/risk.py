@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer.generations import active_tables
 from jemput.analytics.service_layer.progress import AreaProgress, progress
 from jemput.analytics.service_layer.targets import Targets
@@ -52,7 +53,9 @@ async def at_risk(
     tables: ReadModelTables | None = None,
 ) -> RiskReport:
     tables = tables or await active_tables(conn)
-    top = await progress(conn, areas, area, as_of, targets, tables=tables)
+    # The roll day read once for the area and every child looked into.
+    rolled = await aggregates.rolled_to(conn, tables)
+    top = await progress(conn, areas, area, as_of, targets, tables=tables, rolled=rolled)
     children = [AtRisk(c, area) for c in top.at_risk]
     grandchildren: list[AtRisk] = []
     # Every child is looked into, at risk or not: a district on track can hide a village
@@ -60,6 +63,8 @@ async def at_risk(
     for child in top.children:
         if not areas.children(child.area.code):
             continue
-        below = await progress(conn, areas, child.area, as_of, targets, tables=tables)
+        below = await progress(
+            conn, areas, child.area, as_of, targets, tables=tables, rolled=rolled
+        )
         grandchildren.extend(AtRisk(g, child.area) for g in below.at_risk)
     return RiskReport(area, as_of, _ranked(children), _ranked(grandchildren))
