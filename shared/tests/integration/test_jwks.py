@@ -166,3 +166,23 @@ async def test_encryption_keys_and_development_keys_are_not_used_for_signatures(
         with pytest.raises(AuthenticationError, match="does not know"):
             await verifier.verify(development.token("c", ["admin"]))
         assert set(keys._keys) == {production.key_id}
+
+
+async def test_a_kept_token_stops_as_soon_as_its_key_leaves_the_jwks(
+    provider: IdentityProvider,
+) -> None:
+    withdrawn, successor = kc(), kc()
+    provider.publish(withdrawn, successor)
+    clock = Clock()
+    async with httpx.AsyncClient() as http:
+        keys = JwksKeySource(provider.url, http, cache_seconds=10, clock=clock)
+        verifier = JwtVerifier(keys, issuer=ISSUER, audience="jemput")
+        token = withdrawn.token("bpjs", ["residents:status"])
+        assert (await verifier.verify(token)).client_id == "bpjs"
+        assert (await verifier.verify(token)).client_id == "bpjs"  # kept
+
+        provider.publish(successor)  # the key is withdrawn (compromised, say)
+        clock.now += 11  # the key set is fetched again at its next use
+        with pytest.raises(AuthenticationError, match="does not know"):
+            await verifier.verify(token)
+        assert (await verifier.verify(successor.token("bpjs", ["x"]))).client_id == "bpjs"

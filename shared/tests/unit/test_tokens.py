@@ -163,3 +163,64 @@ def _hs256(claims: dict[str, object], secret: bytes) -> str:
     payload = b64(json.dumps(claims).encode())
     signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
     return f"{header}.{payload}.{b64(signature)}"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_verified_token_is_kept_until_its_expiry_or_a_minute_whichever_is_first(
+    issuer: LocalIssuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_file = tmp_path / "public.pem"
+    key_file.write_bytes(issuer.public_pem())
+    keys = PemKeySource(key_file)
+    await keys.load()
+    clock = _Clock()
+    verifier = JwtVerifier(keys, issuer=ISSUER, audience="jemput", clock=clock)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    long_lived = issuer.token("bpjs", ["residents:status"], lifetime=timedelta(hours=1))
+    short_lived = issuer.token("dinkes", ["analytics:read"], lifetime=timedelta(seconds=20))
+
+    for _ in range(3):
+        assert (await verifier.verify(long_lived)).client_id == "bpjs"
+        assert (await verifier.verify(short_lived)).client_id == "dinkes"
+    assert decoded == [long_lived, short_lived]  # checked once each, then kept
+
+    clock.now += 21  # past the short token's `exp`: it is checked again, the other is not
+    await verifier.verify(long_lived)
+    await verifier.verify(short_lived)
+    assert decoded == [long_lived, short_lived, short_lived]
+
+    clock.now += 40  # a minute after the first check: the long-lived token is checked again
+    await verifier.verify(long_lived)
+    assert decoded[-1] == long_lived and len(decoded) == 4
+
+
+async def test_refusals_are_not_kept_and_a_cache_of_zero_keeps_nothing(
+    verifier: JwtVerifier, issuer: LocalIssuer, other_issuer: LocalIssuer, tmp_path: Path
+) -> None:
+    forged = other_issuer.token("bpjs", ["residents:status"])
+    for _ in range(2):
+        with _refused("signature"):
+            await verifier.verify(forged)
+    assert len(verifier._verified) == 0
+
+    key_file = tmp_path / "again.pem"
+    key_file.write_bytes(issuer.public_pem())
+    keys = PemKeySource(key_file)
+    await keys.load()
+    uncached = JwtVerifier(keys, issuer=ISSUER, audience="jemput", cache_seconds=0)
+    await uncached.verify(issuer.token("bpjs", ["residents:status"]))
+    assert len(uncached._verified) == 0

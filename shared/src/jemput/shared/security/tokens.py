@@ -3,10 +3,15 @@ issuer, audience, expiry and not-before, and read into a `Principal`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cachetools import TLRUCache
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.exceptions import (
     ExpiredSignatureError,
     ImmatureSignatureError,
@@ -26,29 +31,70 @@ ALGORITHM = "RS256"
 AREAS_CLAIM = "jemput_areas"
 MAX_TOKEN_LENGTH = 16_384
 MAX_CLIENT_ID_LENGTH = 128
+# A partner sends the same token for its whole lifetime, and an RS256 check costs more than
+# the status read it guards. Verified tokens are kept by their hash for at most a minute (and
+# never past `exp`), so a key withdrawn from the JWKS stops them within that minute at most.
+VERIFIED_CACHE_SIZE = 4096
+VERIFIED_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    kid: str | None
+    key: RSAPublicKey
+    expires_at: float
 
 
 class JwtVerifier:
     def __init__(
-        self, keys: KeySource, *, issuer: str, audience: str, leeway_seconds: float = 30.0
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float = 30.0,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+        cache_seconds: float = VERIFIED_CACHE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         # Clocks of the identity provider and this service differ a little.
         self.leeway_seconds = leeway_seconds
+        self._cache_seconds = cache_seconds
+        # Wall-clock, because `exp` is; failures are never kept, only verified principals.
+        self._verified: TLRUCache[bytes, _Verified] = TLRUCache(
+            maxsize=cache_size, ttu=self._keep_until, timer=clock
+        )
+
+    def _keep_until(self, _digest: bytes, verified: _Verified, now: float) -> float:
+        return min(verified.expires_at, now + self._cache_seconds)
 
     async def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthenticationError("The bearer token is too long.")
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._verified.get(digest)
+        # Asked again for the key so that a rotated-out key ends the entry at once.
+        if known is not None and await self.keys.key_for(known.kid) == known.key:
+            return known.principal
+        self._verified.pop(digest, None)
+        principal, kid, key, expires_at = await self._verify(token)
+        if self._cache_seconds > 0:
+            self._verified[digest] = _Verified(principal, kid, key, expires_at)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, str | None, RSAPublicKey, float]:
         try:
             header = jwt.get_unverified_header(token)
         except PyJWTError as exc:
             raise AuthenticationError("The bearer token is not a JWT.") from exc
         if header.get("alg") != ALGORITHM:
             raise AuthenticationError(f"Only {ALGORITHM}-signed tokens are accepted.")
-        kid = header.get("kid")
-        key = await self.keys.key_for(kid if isinstance(kid, str) else None)
+        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+        key = await self.keys.key_for(kid)
         try:
             claims = jwt.decode(
                 token,
@@ -71,7 +117,7 @@ class JwtVerifier:
             raise AuthenticationError(f"The token has no `{exc.claim}` claim.") from exc
         except PyJWTError as exc:  # any other flaw: a bad signature, a malformed claim ...
             raise AuthenticationError("The token's signature or claims are invalid.") from exc
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), kid, key, float(claims["exp"])
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
