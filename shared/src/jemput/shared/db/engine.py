@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
+
+# A pooled connection idle this long is pinged before use: it may have been cut (a database
+# restart, a proxy's idle timeout). A busy connection is not: a ping on every checkout was a
+# round trip on every request, and a cut busy connection fails once, after which SQLAlchemy
+# discards the whole pool (its disconnect handling).
+IDLE_PING_SECONDS = 1.0
 
 
 def is_sqlite(engine: AsyncEngine | Engine) -> bool:
@@ -41,13 +50,32 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
-    return create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=1800,
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
+    event.listen(engine.sync_engine, "checkin", _note_checkin)
+    event.listen(engine.sync_engine, "checkout", _idle_pinger(engine.dialect))
+    return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in_at"] = time.monotonic()
+
+
+def _idle_pinger(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_PING_SECONDS:
+            return  # new, or busy a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the driver's own error for a dead socket
+            raise DisconnectionError("the pooled connection is gone") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
+
+    return ping_if_idle
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
