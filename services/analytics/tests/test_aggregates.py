@@ -24,7 +24,7 @@ from jemput.analytics.domain.area_changes import (
     SUKET_DAY,
 )
 from jemput.analytics.domain.resident_facts import UNDATED
-from jemput.analytics.service_layer import aggregates
+from jemput.analytics.service_layer import aggregates, generations
 from jemput.analytics.service_layer.aggregates import facts_of
 from jemput.analytics.service_layer.coverage import (
     CHILD_GROUP,
@@ -392,7 +392,10 @@ async def _unroll(conn: AsyncConnection, tables: ReadModelTables, to: date) -> N
             await conn.execute(
                 update(total).where(total.c.area_code == row["area_code"]).values(taken)
             )
-    await conn.execute(update(tables.aggregate_state).values(rolled_to=to))
+    registry = generations.registry_table()
+    await conn.execute(
+        update(registry).where(registry.c.generation == tables.generation).values(rolled_to=to)
+    )
 
 
 async def test_aggregates_built_in_one_pass_equal_the_ones_kept_event_by_event(
@@ -404,8 +407,7 @@ async def test_aggregates_built_in_one_pass_equal_the_ones_kept_event_by_event(
         kept = await _aggregate_rows(engine)
         tables = read_model_tables(1)
         async with engine.begin() as conn:
-            for table in (tables.area_change, tables.area_total, tables.aggregate_state):
-                await conn.execute(table.delete())
+            await aggregates.clear(conn, tables)
             await aggregates.build(conn, tables, TODAY)
         assert await _aggregate_rows(engine) == kept
         assert kept[0] and kept[1]
@@ -421,7 +423,7 @@ async def test_a_generation_without_aggregates_is_left_alone_and_cannot_be_read(
     try:
         tables = read_model_tables(1)
         async with engine.begin() as conn:
-            await conn.execute(tables.aggregate_state.delete())
+            await aggregates.clear(conn, tables)
         await apply(engine, _events(3, 20))
         async with engine.connect() as conn:
             assert (await conn.execute(select(tables.area_change))).first() is None

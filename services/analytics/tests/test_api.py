@@ -450,6 +450,18 @@ async def test_coverage_answers_304_to_a_known_etag_and_an_event_changes_it(
             assert statements and not any(
                 name in s for s in statements for name in ("area_total", "area_change", "resident_")
             ), statements
+            # Asked again in full, the same answer is kept under its tag: the position is read,
+            # the aggregates are not.
+            statements.clear()
+            sa_event.listen(sync_engine, "before_cursor_execute", seen)
+            try:
+                repeated = await http.get("/v1/coverage", params=params)
+            finally:
+                sa_event.remove(sync_engine, "before_cursor_execute", seen)
+            assert repeated.status_code == 200 and repeated.json() == first.json()
+            assert repeated.headers["etag"] == tag
+            assert repeated.headers["content-type"] == first.headers["content-type"]
+            assert statements and not any("area_total" in s for s in statements), statements
             # Another answer (CSV, another day, another area) has another tag.
             csv_answer = await http.get("/v1/coverage", params={**params, "format": "csv"})
             other_day = await http.get("/v1/coverage", params={**params, "as_of": "2026-11-27"})

@@ -14,7 +14,7 @@ from alembic.operations import Operations
 
 from jemput.analytics.adapters.tables import read_model_tables
 from jemput.analytics.service_layer.coverage import coverage
-from jemput.analytics.service_layer.generations import active_generation, start_generation
+from jemput.analytics.service_layer.generations import active_generation
 from jemput.shared.db import create_engine
 from jemput.shared.db.migrations import alembic_config
 from jemput.shared.reference.areas import load_area_table
@@ -88,7 +88,14 @@ async def test_home_visits_join_every_generation_there_is(database_url: str) -> 
     await asyncio.to_thread(command.upgrade, config, "0003")
     engine = create_engine(database_url)
     async with engine.begin() as conn:
-        await start_generation(conn)  # a rebuild under way
+        # A rebuild under way, as one started at 0003 (the registry had these columns then).
+        await conn.run_sync(read_model_tables(2).metadata.create_all)
+        await conn.execute(
+            sa.text(
+                "INSERT INTO read_model_generation (generation, state, created_at) "
+                "VALUES (2, 'building', CURRENT_TIMESTAMP)"
+            )
+        )
         for generation in (1, 2):
             await conn.execute(sa.text(f"DROP TABLE home_visit_g{generation}"))
 
@@ -145,3 +152,59 @@ async def test_suket_revocation_columns_join_every_generation_there_is(database_
     await engine.dispose()
     assert upgraded == [c.name for c in read_model_tables(1).resident.columns]
     assert not set(added) & set(downgraded)
+
+
+async def test_the_aggregates_position_moves_into_the_registry_and_back(
+    database_url: str,
+) -> None:
+    """A database at 0007 keeps each generation's position in `aggregate_state_g<n>`: 0008
+    moves it into the generation's registry row (none for a generation still building) and
+    drops those tables; downgrading puts them back with the same values."""
+    config = alembic_config(migrations_dir("analytics"), database_url)
+    await asyncio.to_thread(command.upgrade, config, "0007")
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO read_model_generation (generation, state, created_at) "
+                "VALUES (2, 'building', CURRENT_TIMESTAMP)"
+            )
+        )
+        await conn.execute(
+            sa.text(
+                "CREATE TABLE aggregate_state_g2 (id INTEGER PRIMARY KEY, rolled_to DATE NOT "
+                "NULL, version BIGINT NOT NULL DEFAULT 0, changed_at TIMESTAMP)"
+            )
+        )
+        await conn.execute(sa.text("UPDATE aggregate_state_g1 SET version = 41"))
+        before = (
+            await conn.execute(sa.text("SELECT rolled_to, version FROM aggregate_state_g1"))
+        ).one()
+
+    async def names() -> set[str]:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names()))
+
+    async def positions() -> dict[int, tuple[object, int]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT generation, rolled_to, version FROM read_model_generation")
+            )
+            return {int(r.generation): (r.rolled_to, int(r.version)) for r in rows}
+
+    try:
+        await migrate("analytics", database_url)
+        assert not {"aggregate_state_g1", "aggregate_state_g2"} & await names()
+        assert await positions() == {1: (before.rolled_to, 41), 2: (None, 0)}
+
+        await asyncio.to_thread(command.downgrade, config, "0007")
+        async with engine.connect() as conn:
+            back = (
+                await conn.execute(sa.text("SELECT rolled_to, version FROM aggregate_state_g1"))
+            ).one()
+            assert (
+                await conn.execute(sa.text("SELECT count(*) FROM aggregate_state_g2"))
+            ).scalar_one() == 0
+        assert (back.rolled_to, back.version) == (before.rolled_to, 41)
+    finally:
+        await engine.dispose()

@@ -98,6 +98,7 @@ async def empty_read_models(engine: AsyncEngine, generation: int = 1) -> None:
     async with engine.begin() as conn:
         for table in reversed(tables.metadata.sorted_tables):
             await conn.execute(table.delete())
+        await aggregates.clear(conn, tables)
         await aggregates.build(conn, tables, today_in_office())
 
 

@@ -42,6 +42,15 @@ class ReadModelGeneration(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: datetime = Field(sa_type=UtcDateTime(), default_factory=_now)
     activated_at: datetime | None = Field(sa_type=UtcDateTime(), default=None)
+    # How far its aggregates are: `rolled_to` is empty until they hold every resident's
+    # changes (a rebuild sets it when it has computed them), and the projections leave them
+    # alone till then. `version` counts the transactions that changed them, `changed_at` the
+    # last: the position that answers' ETag and Last-Modified are made of.
+    rolled_to: date | None = Field(default=None)
+    version: int = Field(
+        default=0, sa_type=sa.BigInteger(), sa_column_kwargs={"server_default": "0"}
+    )
+    changed_at: datetime | None = Field(sa_type=UtcDateTime(), default=None)
 
 
 class CoverageTargetBase(SQLModel):
@@ -201,25 +210,12 @@ def _area_change_columns() -> list[sa.Column[Any]]:
 
 
 def _area_total_columns() -> list[sa.Column[Any]]:
-    # The changes of each area summed up to the roll day (`aggregate_state`): the counts as of
+    # The changes of each area summed up to the roll day (the generation's `rolled_to`): the counts as of
     # that day, so that a read adds only the few days after it.
     return [
         sa.Column("area_code", sa.String(13), primary_key=True),
         sa.Column("parent_code", sa.String(13), nullable=False),
         *_measure_columns(),
-    ]
-
-
-def _aggregate_state_columns() -> list[sa.Column[Any]]:
-    # One row once the aggregates hold every resident's changes (a rebuild adds it when it has
-    # computed them); without it, the projections leave the aggregates alone. `version` counts
-    # the transactions that changed them, `changed_at` the last: the position that answers'
-    # ETag and Last-Modified are made of.
-    return [
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column("rolled_to", sa.Date(), nullable=False),
-        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("changed_at", UtcDateTime(), nullable=True),
     ]
 
 
@@ -255,7 +251,6 @@ GENERATION_TABLES: dict[
         lambda name: [(f"ix_{name}_parent", ["parent_code", "day"])],
     ),
     "area_total": (_area_total_columns, lambda name: [(f"ix_{name}_parent", ["parent_code"])]),
-    "aggregate_state": (_aggregate_state_columns, lambda name: []),
 }
 
 
@@ -278,7 +273,6 @@ class ReadModelTables:
     blank_request: sa.Table
     area_change: sa.Table
     area_total: sa.Table
-    aggregate_state: sa.Table
 
 
 @functools.cache
@@ -305,5 +299,4 @@ def read_model_tables(generation: int) -> ReadModelTables:
         blank_request=tables["blank_request"],
         area_change=tables["area_change"],
         area_total=tables["area_total"],
-        aggregate_state=tables["aggregate_state"],
     )

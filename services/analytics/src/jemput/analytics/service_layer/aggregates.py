@@ -4,15 +4,19 @@ answer costs: the rows of the children of one area, not its residents.
 
 - `area_change`: per (area, day) the sum of the changes dated that day, for ever (a birthday
   years away is there already).
-- `area_total`: per area the changes up to `aggregate_state.rolled_to`: the counts as of that
+- `area_total`: per area the changes up to the generation's `rolled_to`: the counts as of that
   day. A read as of day D adds the changes in (rolled_to, D], or takes away those in
   (D, rolled_to]; the projections roll the totals forward to the office's today, so a read for
   today adds a day or two at most.
 
 The projections add `difference(old facts, new facts)` in the transaction that changes the
 facts, as the generation's only writer (`generations.lock_for_writing`). A generation whose
-aggregates are not built yet (no `aggregate_state` row: a rebuild replaying into it) is left
+aggregates are not built yet (`rolled_to` empty: a rebuild replaying into it) is left
 alone; `build` computes them from the residents' facts in one pass.
+
+How far the aggregates are (`rolled_to`, `version`, `changed_at`) is kept in the generation's
+row of `read_model_generation`, so that a read learns the serving generation and its position
+in one indexed row read.
 """
 
 from __future__ import annotations
@@ -31,10 +35,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from jemput.analytics.adapters.tables import ReadModelTables
 from jemput.analytics.domain.area_changes import ALL_MEASURES, ChangeKey, by_area, changes
 from jemput.analytics.domain.resident_facts import UNDATED, ResidentFacts
-from jemput.analytics.service_layer.generations import active_tables
+from jemput.analytics.service_layer.generations import (
+    ACTIVE,
+    NoActiveGeneration,
+    registry_table,
+)
 from jemput.shared.db import core_connection, dialect_insert
 
-STATE_ID = 1
 # Residents read per page while building.
 BUILD_PAGE = 20_000
 
@@ -52,10 +59,26 @@ class AggregatesNotBuilt(RuntimeError):
 
 
 async def rolled_to(conn: AsyncConnection, tables: ReadModelTables) -> date | None:
-    state = tables.aggregate_state.c
-    found = await conn.execute(select(state.rolled_to).where(state.id == STATE_ID))
+    registry = registry_table().c
+    found = await conn.execute(
+        select(registry.rolled_to).where(registry.generation == tables.generation)
+    )
     value: date | None = found.scalar_one_or_none()
     return value
+
+
+async def _set_state(conn: AsyncConnection, tables: ReadModelTables, **values: Any) -> None:
+    registry = registry_table()
+    await conn.execute(
+        registry.update().where(registry.c.generation == tables.generation).values(**values)
+    )
+
+
+async def clear(conn: AsyncConnection, tables: ReadModelTables) -> None:
+    """Forget a generation's aggregates (to build them again)."""
+    for table in (tables.area_change, tables.area_total):
+        await conn.execute(table.delete())
+    await _set_state(conn, tables, rolled_to=None, version=0, changed_at=None)
 
 
 def accumulate_statement(
@@ -140,12 +163,8 @@ async def add(
     rows = by_area(delta)
     await _accumulate(conn, tables.area_change, ("area_code", "day"), _change_rows(rows))
     await _accumulate(conn, tables.area_total, ("area_code",), _totals(rows, rolled))
-    state = tables.aggregate_state
-    await conn.execute(
-        state.update()
-        .where(state.c.id == STATE_ID)
-        .values(version=state.c.version + 1, changed_at=datetime.now(UTC))
-    )
+    version = registry_table().c.version
+    await _set_state(conn, tables, version=version + 1, changed_at=datetime.now(UTC))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,18 +178,21 @@ class Position:
 
 
 async def position(db: AsyncSession | AsyncConnection) -> Position:
-    """The serving generation's position, from two one-row reads (no aggregate is read)."""
+    """The serving generation and its position, from one row (no aggregate is read)."""
     conn = await core_connection(db)
-    tables = await active_tables(conn)
-    state = tables.aggregate_state.c
+    registry = registry_table().c
     found = (
         await conn.execute(
-            select(state.version, state.changed_at, state.rolled_to).where(state.id == STATE_ID)
+            select(
+                registry.generation, registry.version, registry.changed_at, registry.rolled_to
+            ).where(registry.state == ACTIVE)
         )
     ).one_or_none()
     if found is None:
-        raise AggregatesNotBuilt(f"generation {tables.generation} has no aggregates yet")
-    return Position(tables.generation, int(found.version), found.changed_at, found.rolled_to)
+        raise NoActiveGeneration("no active read-model generation: run the migrations")
+    if found.rolled_to is None:
+        raise AggregatesNotBuilt(f"generation {found.generation} has no aggregates yet")
+    return Position(int(found.generation), int(found.version), found.changed_at, found.rolled_to)
 
 
 async def _roll(conn: AsyncConnection, tables: ReadModelTables, rolled: date, to: date) -> None:
@@ -189,8 +211,7 @@ async def _roll(conn: AsyncConnection, tables: ReadModelTables, rolled: date, to
         set_={m: total.c[m] + statement.excluded[m] for m in ALL_MEASURES},
     )
     await conn.execute(statement)
-    state = tables.aggregate_state
-    await conn.execute(state.update().where(state.c.id == STATE_ID).values(rolled_to=to))
+    await _set_state(conn, tables, rolled_to=to)
 
 
 def _scope(table: Table, *, parents: Sequence[str] = (), codes: Sequence[str] = ()) -> Any:
@@ -397,8 +418,4 @@ async def build(conn: AsyncConnection, tables: ReadModelTables, today: date) -> 
         await _accumulate(conn, tables.area_change, ("area_code", "day"), change_rows)
         await _accumulate(conn, tables.area_total, ("area_code",), total_rows)
         after = page[-1]["nik"]
-    await conn.execute(
-        tables.aggregate_state.insert().values(
-            id=STATE_ID, rolled_to=today, version=0, changed_at=datetime.now(UTC)
-        )
-    )
+    await _set_state(conn, tables, rolled_to=today, version=0, changed_at=datetime.now(UTC))

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from jemput.analytics.bootstrap import bootstrap
 from jemput.analytics.entrypoints.http import (
+    caching,
     coverage,
     dashboard,
     data_quality,
@@ -29,6 +30,7 @@ def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
         public_paths=dashboard.public_paths(),
     )
     app.state.settings = settings
+    app.state.answers = caching.Answers()
     for module in (coverage, overview, progress, stock, productivity, data_quality):
         app.include_router(module.router)
     dashboard.mount(app, regency_code=settings.regency_code)

@@ -1,7 +1,9 @@
 """Conditional requests on answers made of the aggregates: the ETag names the read model's
 position (generation and version, `aggregates.position`) and the request's own inputs, so a
-client that has the answer already gets 304 after two one-row reads, and any event that
-changes a count changes the tag. Only `If-None-Match` is honoured: an answer "as of today"
+client that has the answer already gets 304 after one row read, and any event that changes a
+count changes the tag. The JSON answers themselves are kept by their tag too (`Answers`): the
+dashboards of a whole office ask the same questions, and between two events the answer to
+each costs that one row read. Only `If-None-Match` is honoured: an answer "as of today"
 changes at midnight without any event, which a date alone (If-Modified-Since) cannot say.
 """
 
@@ -11,7 +13,9 @@ import hashlib
 from email.utils import format_datetime
 from typing import Any
 
+from cachetools import LRUCache
 from fastapi import Request, Response
+from pydantic import BaseModel
 
 from jemput.analytics.service_layer.aggregates import Position
 
@@ -52,3 +56,33 @@ def not_modified(request: Request, position: Position, tag: str) -> Response | N
     if _matches(request, tag):
         return Response(status_code=304, headers=headers(position, tag))
     return None
+
+
+# Answers of a few KB each (a regency's districts, a district's villages).
+ANSWERS_KEPT = 512
+
+
+class Answers:
+    """Rendered JSON answers by their ETag, which names everything they are made of (the
+    read model's position and the request's inputs), so a kept answer is never stale: a
+    changed count changes the tag. Who may ask is checked before, on every request."""
+
+    def __init__(self, size: int = ANSWERS_KEPT) -> None:
+        self._kept: LRUCache[str, tuple[bytes, dict[str, str]]] = LRUCache(maxsize=size)
+
+    def get(self, tag: str) -> Response | None:
+        found = self._kept.get(tag)
+        if found is None:
+            return None
+        body, answer_headers = found
+        return Response(body, media_type="application/json", headers=answer_headers)
+
+    def keep(self, tag: str, answer: BaseModel, answer_headers: dict[str, str]) -> Response:
+        body = answer.model_dump_json().encode()
+        self._kept[tag] = (body, answer_headers)
+        return Response(body, media_type="application/json", headers=answer_headers)
+
+
+def answers(request: Request) -> Answers:
+    kept: Answers = request.app.state.answers
+    return kept

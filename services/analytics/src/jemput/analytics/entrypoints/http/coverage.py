@@ -88,7 +88,6 @@ def coverage_out(item: coverage_service.AreaCoverage) -> AreaCoverageOut:
 )
 async def read_coverage(
     request: Request,
-    response: Response,
     principal: AnalyticsReader,
     session: ReadSession,
     area: Annotated[str, area_query("Kemendagri code, e.g. 16.02")],
@@ -103,6 +102,8 @@ async def read_coverage(
     tag = caching.etag(position, "coverage", area, day, csv_wanted, target)
     if (unchanged := caching.not_modified(request, position, tag)) is not None:
         return unchanged
+    if not csv_wanted and (kept := caching.answers(request).get(tag)) is not None:
+        return kept
     # The position read names the generation and its roll day: nothing is read twice.
     report = await coverage_service.coverage(
         session,
@@ -127,5 +128,4 @@ async def read_coverage(
         )
         answer.headers.update(caching.headers(position, tag))
         return answer
-    response.headers.update(caching.headers(position, tag))
-    return out
+    return caching.answers(request).keep(tag, out, caching.headers(position, tag))

@@ -25,11 +25,11 @@ from jemput.analytics.adapters.tables import (
 )
 from jemput.analytics.service_layer.aggregates import (
     BUILD_PAGE,
-    STATE_ID,
     accumulate_statement,
     facts_of,
     rows_of,
 )
+from jemput.shared.db.types import UtcDateTime
 from jemput.shared.timezone import today_in_office
 
 revision: str = "0006"
@@ -37,7 +37,20 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BASES = ("area_change", "area_total", "aggregate_state")
+BASES = ("area_change", "area_total")
+STATE_ID = 1
+
+
+def _state_table(generation: int, metadata: sa.MetaData | None = None) -> sa.Table:
+    # As this revision made it; 0008 moves the position into `read_model_generation`.
+    return sa.Table(
+        f"aggregate_state_g{generation}",
+        metadata or sa.MetaData(),
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("rolled_to", sa.Date(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("changed_at", UtcDateTime(), nullable=True),
+    )
 
 
 def _generations() -> list[tuple[int, str]]:
@@ -50,8 +63,8 @@ def _generations() -> list[tuple[int, str]]:
 
 def _build(bind: sa.Connection, generation: int) -> None:
     # The same pass as `aggregates.build`, on the migration's (blocking) connection.
-    tables = read_model_tables(generation)
-    if bind.execute(sa.select(tables.aggregate_state.c.id)).first() is not None:
+    tables, state = read_model_tables(generation), _state_table(generation)
+    if bind.execute(sa.select(state.c.id)).first() is not None:
         return
     today, after = today_in_office(), ""
     r = tables.resident.c
@@ -76,9 +89,7 @@ def _build(bind: sa.Connection, generation: int) -> None:
             bind.execute(accumulate_statement(bind, tables.area_total, ("area_code",)), total_rows)
         after = page[-1]["nik"]
     bind.execute(
-        tables.aggregate_state.insert().values(
-            id=STATE_ID, rolled_to=today, version=0, changed_at=datetime.now(UTC)
-        )
+        state.insert().values(id=STATE_ID, rolled_to=today, version=0, changed_at=datetime.now(UTC))
     )
 
 
@@ -94,11 +105,14 @@ def upgrade() -> None:
             op.create_table(name, *columns())
             for index_name, index_columns in indexes(name):
                 op.create_index(index_name, name, index_columns)
+        if f"aggregate_state_g{generation}" not in existing:
+            _state_table(generation).create(bind)
         if state != "building":
             _build(bind, generation)
 
 
 def downgrade() -> None:
     for generation, _ in _generations():
+        op.execute(sa.text(f"DROP TABLE IF EXISTS aggregate_state_g{generation}"))
         for base in reversed(BASES):
             op.execute(sa.text(f"DROP TABLE IF EXISTS {generation_table_name(base, generation)}"))
