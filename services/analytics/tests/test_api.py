@@ -260,6 +260,17 @@ async def test_progress_targets_and_district_clients(client: httpx.AsyncClient) 
     }
     bad = await client.put("/v1/targets/16.02.05", json={"share": 1.5, "due": "2026-12-15"})
     assert bad.status_code == 422
+    # The regency's answer above was kept by its tag; the new target changes the tag.
+    again = await client.get("/v1/progress", params={"area": "16.02", "as_of": AS_OF})
+    changed = {c["code"]: c for c in again.json()["children"]}["16.02.05"]
+    assert (changed["target_share"], changed["target_source"]) == (1.0, "16.02.05")
+    assert again.headers["etag"] and again.json()["area"]["recorded"] == regency["recorded"]
+    unchanged = await client.get(
+        "/v1/progress",
+        params={"area": "16.02", "as_of": AS_OF},
+        headers={"If-None-Match": again.headers["etag"]},
+    )
+    assert unchanged.status_code == 304
 
     district = await client.get(
         "/v1/progress", params={"area": "16.02.05", "as_of": AS_OF}, headers=reader("16.02.05")

@@ -98,10 +98,13 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:
-    """The same engine, for transactions that only read (no write lock on SQLite)."""
+    """The same engine, for work that only reads: no write lock on SQLite (a deferred BEGIN,
+    one snapshot for the transaction). On PostgreSQL no transaction at all: at READ COMMITTED
+    each statement takes its own snapshot inside a transaction too, so BEGIN and ROLLBACK
+    were two round trips that bought nothing."""
     if is_sqlite(engine):
         return engine.execution_options(sqlite_begin="DEFERRED")
-    return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def core_connection(db: AsyncSession | AsyncConnection) -> AsyncConnection:

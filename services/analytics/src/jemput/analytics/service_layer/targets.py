@@ -29,6 +29,11 @@ class Targets:
             current = parent_code(current)
         return self.default, "default"
 
+    def fingerprint(self) -> tuple[object, ...]:
+        """What an answer made with these targets depends on (for its ETag)."""
+        chosen = sorted((code, t.share, t.due.isoformat()) for code, t in self._set.items())
+        return (self.default.share, self.default.due.isoformat(), *chosen)
+
 
 async def load(session: AsyncSession, default: Target) -> Targets:
     rows = (await session.exec(select(CoverageTarget))).all()

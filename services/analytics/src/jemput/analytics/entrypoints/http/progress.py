@@ -10,7 +10,12 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from jemput.analytics.adapters.tables import CoverageTargetPublic, CoverageTargetUpdate
+from jemput.analytics.adapters.tables import (
+    CoverageTargetPublic,
+    CoverageTargetUpdate,
+    read_model_tables,
+)
+from jemput.analytics.entrypoints.http import caching
 from jemput.analytics.entrypoints.http.deps import (
     CSV_RESPONSES,
     PROBLEMS,
@@ -24,6 +29,7 @@ from jemput.analytics.entrypoints.http.deps import (
     settings_of,
     wants_csv,
 )
+from jemput.analytics.service_layer import aggregates
 from jemput.analytics.service_layer import progress as progress_service
 from jemput.analytics.service_layer import targets as targets_service
 from jemput.shared.http.service_app import ReadSession, WriteSession
@@ -111,14 +117,16 @@ def progress_out(item: progress_service.AreaProgress) -> AreaProgressOut:
 @router.get(
     "/progress",
     response_model=ProgressOut,
-    responses=CSV_RESPONSES,
+    responses={**CSV_RESPONSES, **caching.CONDITIONAL_RESPONSES},
     summary="Progress of an area and its child areas toward their coverage targets",
     description="needed = ceil(target share x eligible on the due day); lacking = needed - "
     "recorded; pace needed = lacking / days left; the day the target is reached at the pace of "
     "the last 14 and of the last 30 days (recordings in those days / 14 or 30, per calendar "
     "day). `at_risk` lists the child areas that miss their target at the 14-day pace, lacking "
     "the most first. `daily`: residents recorded per day over the last 60 days. CSV: one row "
-    "for the area, then one per child area.",
+    "for the area, then one per child area. Answers carry an `ETag` made of the read model's "
+    "position and the targets: send it back in `If-None-Match` to get 304 while neither has "
+    "changed.",
 )
 async def read_progress(
     request: Request,
@@ -130,9 +138,22 @@ async def read_progress(
 ) -> ProgressOut | Response:
     found = area_seen_by(principal, area)
     day = as_of or today_in_office()
+    csv_wanted = wants_csv(request, format_)
+    position = await aggregates.position(session)
     targets = await targets_service.load(session, default_target(settings_of(request)))
+    tag = caching.etag(position, "progress", area, day, csv_wanted, targets.fingerprint())
+    if (unchanged := caching.not_modified(request, position, tag)) is not None:
+        return unchanged
+    if not csv_wanted and (kept := caching.answers(request).get(tag)) is not None:
+        return kept
     report = await progress_service.progress(
-        await session.connection(), load_area_table(), found, day, targets
+        await session.connection(),
+        load_area_table(),
+        found,
+        day,
+        targets,
+        tables=read_model_tables(position.generation),
+        rolled=position.rolled_to,
     )
     out = ProgressOut(
         as_of=day,
@@ -141,14 +162,16 @@ async def read_progress(
         at_risk=[c.area.code for c in report.at_risk],
         daily=[DayRecordings(day=d, recorded=n) for d, n in report.daily],
     )
-    if wants_csv(request, format_):
-        return models_csv(
+    if csv_wanted:
+        answer = models_csv(
             f"progress-{area}-{day.isoformat()}.csv",
             AreaProgressOut,
             [out.area, *out.children],
             first_columns={"as_of": day.isoformat()},
         )
-    return out
+        answer.headers.update(caching.headers(position, tag))
+        return answer
+    return caching.answers(request).keep(tag, out, caching.headers(position, tag))
 
 
 @router.put(
