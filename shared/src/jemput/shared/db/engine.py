@@ -46,7 +46,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             from pathlib import Path
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        # Pooled: a new connection is a thread, the open and four PRAGMAs, which cost more than
+        # most reads (5 ms of a 9 ms forecast). In-memory databases exist per connection.
+        if path == ":memory:" or not path:
+            engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        else:
+            engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, connect_args={"timeout": 30}
+            )
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
