@@ -21,18 +21,19 @@ in one indexed row read.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, select, text
+from sqlalchemy import Table, and_, bindparam, case, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from jemput.analytics.adapters.tables import ReadModelTables
+from jemput.analytics.adapters.tables import ReadModelTables, read_model_tables
 from jemput.analytics.domain.area_changes import ALL_MEASURES, ChangeKey, by_area, changes
 from jemput.analytics.domain.resident_facts import UNDATED, ResidentFacts
 from jemput.analytics.service_layer.generations import (
@@ -235,16 +236,35 @@ async def _rolled(conn: AsyncConnection, tables: ReadModelTables, rolled: date |
     return found
 
 
+@functools.cache
+def _totals_query(generation: int, by_parent: bool, by_code: bool) -> Any:
+    """Built once per shape: on the hottest read (coverage today) making the expression cost
+    more than running it. The areas are expanding parameters."""
+    total = read_model_tables(generation).area_total
+    c = total.c
+    conditions = []
+    if by_parent:
+        conditions.append(c.parent_code.in_(bindparam("parents", expanding=True)))
+    if by_code:
+        conditions.append(c.area_code.in_(bindparam("codes", expanding=True)))
+    if not conditions:
+        raise ValueError("no area asked about")
+    scope = conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1]
+    return select(c.area_code, *(c[m] for m in ALL_MEASURES)).where(scope)
+
+
 async def _totals_of(
     conn: AsyncConnection, tables: ReadModelTables, parents: Sequence[str], codes: Sequence[str]
 ) -> dict[str, dict[str, int]]:
-    total = tables.area_total
-    query = select(total.c.area_code, *(total.c[m] for m in ALL_MEASURES)).where(
-        _scope(total, parents=parents, codes=codes)
-    )
+    query = _totals_query(tables.generation, bool(parents), bool(codes))
+    values: dict[str, list[str]] = {}
+    if parents:
+        values["parents"] = list(parents)
+    if codes:
+        values["codes"] = list(codes)
     return {
-        code: dict(zip(ALL_MEASURES, (int(v) for v in values), strict=True))
-        for code, *values in await conn.execute(query)
+        code: dict(zip(ALL_MEASURES, (int(v) for v in measures), strict=True))
+        for code, *measures in await conn.execute(query, values)
     }
 
 

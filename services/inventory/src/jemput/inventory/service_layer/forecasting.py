@@ -3,6 +3,7 @@ stock-out days, the stock, and the cards already owed (see `domain/forecast.py`)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -86,20 +87,27 @@ async def owed(session: AsyncSession, location: str) -> tuple[int, int]:
     return counts.print_ready_backlog, counts.sukets_waiting_for_blank
 
 
-async def stock_and_owed(session: AsyncSession, location: str) -> tuple[Stock, Owed]:
-    """The running balance and the counts owed, in one round trip (zeros when absent)."""
+@functools.cache
+def _stock_and_owed_query() -> sa.Select[Any]:
+    # Built once, as `daily.window`'s query.
+    location = sa.bindparam("location", type_=sa.String())
 
     def one(column: Any, table: Any) -> Any:
         return select(column).where(table.location == location).scalar_subquery()
 
-    query = sa.select(
+    return sa.select(
         one(col(StockBalance.on_hand), StockBalance),
         one(col(StockBalance.reserved), StockBalance),
         one(col(OwedCount.print_ready_backlog), OwedCount),
         one(col(OwedCount.sukets_waiting_for_blank), OwedCount),
         one(col(OwedCount.sukets_outstanding), OwedCount),
     )
-    row = (await (await session.connection()).execute(query)).one()
+
+
+async def stock_and_owed(session: AsyncSession, location: str) -> tuple[Stock, Owed]:
+    """The running balance and the counts owed, in one round trip (zeros when absent)."""
+    conn = await session.connection()
+    row = (await conn.execute(_stock_and_owed_query(), {"location": location})).one()
     on_hand, reserved, backlog, waiting, outstanding = (int(value or 0) for value in row)
     return Stock(on_hand, reserved), Owed(backlog, waiting, outstanding)
 
