@@ -142,9 +142,9 @@ DATA = {
     "residents": ("/v1/residents", {}),
     "outreach": ("/v1/teams", {}),
     "inventory": ("/v1/print-jobs", {}),
-    # Not coverage: its answers (counts of an area, nobody's data) are revalidated instead,
-    # see the test below.
-    "analytics": ("/v1/progress", {"area": "16.02"}),
+    # Not coverage nor progress: their answers (counts of an area, nobody's data) are
+    # revalidated instead, see the test below.
+    "analytics": ("/v1/at-risk", {"area": "16.02"}),
 }
 
 
@@ -166,10 +166,13 @@ async def test_answers_are_not_stored_and_request_ids_are_plain(service: Service
                 assert echoed != request_id and re.fullmatch("[0-9a-f]{32}", echoed), path
 
 
-async def test_coverage_is_kept_privately_and_revalidated_each_time(service: Service) -> None:
+@pytest.mark.parametrize("path", ["/v1/coverage", "/v1/progress"])
+async def test_coverage_and_progress_are_kept_privately_and_revalidated_each_time(
+    service: Service, path: str
+) -> None:
     if service.name != "analytics":
-        pytest.skip("coverage is analytics'")
-    answer = await service.client.get("/v1/coverage", params={"area": "16.02"})
+        pytest.skip("coverage and progress are analytics'")
+    answer = await service.client.get(path, params={"area": "16.02"})
     assert answer.status_code == 200, answer.text
     # Never by a shared cache, never used without asking (the ETag makes asking cheap).
     assert answer.headers["cache-control"] == "private, no-cache"
